@@ -1,0 +1,179 @@
+"""Headless run of the frame on a recorded viewer video: the demo and the debugging tool.
+
+Every camera frame goes through the same GazePipeline as on the wall, timed by the
+video's own clock (frame n is at n / fps seconds), so the idle rate, smoothing and
+hysteresis behave as they would live. Output: a side-by-side video (camera view with
+the detections | what the frame shows) and optionally a JSON-lines trace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from device.camera import VideoFileCamera
+from device.errors import MonaFrameError
+from device.faces import Face
+from device.pack import FramePack
+from device.pipeline import FrameResult, GazePipeline
+
+# Colours (RGB) of the overlay: the viewer, other faces, and the eye points.
+VIEWER_RGB = (0, 230, 0)
+OTHER_FACE_RGB = (230, 160, 0)
+EYE_RGB = (255, 40, 40)
+# A frame with no detection (idle rate) is drawn with this dimming so it is visible in the video.
+IDLE_DIM = 0.6
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    frames: int
+    detections: int
+    frame_changes: int
+    first_index: int
+    last_index: int
+    out: Path
+    trace: Path | None
+
+
+def face_record(face: Face) -> dict[str, Any]:
+    """A face as JSON: box [x_min, y_min, x_max, y_max], eyes [[x, y] right, [x, y] left] in px."""
+    return {
+        "box": [round(v, 1) for v in face.box_px],
+        "eyes": [[round(v, 1) for v in face.keypoints_px[i]] for i in (0, 1)],
+        "score": round(face.score, 3),
+    }
+
+
+def trace_record(seq: int, result: FrameResult, pack: FramePack) -> dict[str, Any]:
+    """One trace line: time (s), faces, viewer angle (deg) and the chosen frame."""
+    g = result.gaze
+    viewer = None
+    if g.viewer is not None and result.detected:
+        viewer = next((i for i, f in enumerate(result.faces) if f is g.viewer), None)
+    return {
+        "t": round(result.t_s, 4),
+        "seq": seq,
+        "mode": "track" if result.detected and g.viewer is not None else ("search" if result.detected else "idle"),
+        "detected": result.detected,
+        "faces": [face_record(f) for f in result.faces],
+        "viewer": viewer,
+        "viewer_yaw_deg": None if g.viewer_yaw_deg is None else round(g.viewer_yaw_deg, 2),
+        "target_yaw_deg": round(g.target_yaw_deg, 2),
+        "frame_index": result.frame_index,
+        "frame_yaw_deg": pack.yaw_deg[g.yaw_index],
+    }
+
+
+def draw_camera_view(image_rgb: np.ndarray, result: FrameResult) -> np.ndarray:
+    view = image_rgb.copy()
+    if not result.detected:
+        view = (view * IDLE_DIM).astype(np.uint8)
+    for face in result.faces:
+        colour = VIEWER_RGB if face is result.gaze.viewer else OTHER_FACE_RGB
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box_px)
+        cv2.rectangle(view, (x0, y0), (x1, y1), colour, 2)
+        for i in (0, 1):
+            ex, ey = face.keypoints_px[i]
+            cv2.circle(view, (int(round(ex)), int(round(ey))), 3, EYE_RGB, -1)
+    g = result.gaze
+    label = "idle" if not result.detected else (
+        "nobody" if g.viewer_yaw_deg is None else f"viewer {g.viewer_yaw_deg:+.1f} deg")
+    cv2.putText(view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    return view
+
+
+def compose(camera_view: np.ndarray, shown_rgb: np.ndarray, caption: str) -> np.ndarray:
+    """Camera view and the portrait side by side at the camera's height; (H, W, 3) RGB."""
+    h = camera_view.shape[0]
+    w = max(int(round(shown_rgb.shape[1] * h / shown_rgb.shape[0])), 1)
+    shown = cv2.resize(shown_rgb, (w, h), interpolation=cv2.INTER_AREA)
+    cv2.putText(shown, caption, (8, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+    out = np.concatenate([camera_view, shown], axis=1)
+    return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]  # codecs want even sizes
+
+
+def _frames(camera: VideoFileCamera) -> Iterator[tuple[int, np.ndarray]]:
+    seq = 0
+    while True:
+        frame = camera.latest(seq, 5.0)
+        if frame is None:
+            if camera.ended:
+                return
+            raise MonaFrameError(f"{camera.name}: video decoding stalled")
+        seq = frame.seq
+        yield seq, frame.image_rgb
+
+
+def simulate(
+    viewer_video: Path,
+    pack: FramePack,
+    pipeline: GazePipeline,
+    out: Path,
+    trace: Path | None = None,
+    progress: bool = True,
+) -> SimulationSummary:
+    """Run `pipeline` over every frame of `viewer_video`; write the video `out` (+ trace)."""
+    out = Path(out)
+    camera = VideoFileCamera(viewer_video, loop=False, realtime=False)
+    fps = camera.fps
+    total = int(cv2.VideoCapture(str(viewer_video)).get(cv2.CAP_PROP_FRAME_COUNT))  # for the bar only
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(f".{out.stem}.tmp{out.suffix or '.mp4'}")
+    tmp_trace = trace.with_name(f".{trace.name}.tmp") if trace else None
+    writer: cv2.VideoWriter | None = None
+    trace_file: IO[str] | None = open(tmp_trace, "w", encoding="utf-8") if tmp_trace else None  # noqa: SIM115
+    frames = detections = changes = 0
+    first = last = -1
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total or None, unit="frame", desc="simulate", leave=False)
+    try:
+        with camera:
+            for seq, image in _frames(camera):
+                result = pipeline.process((seq - 1) / fps, image)
+                frames += 1
+                detections += result.detected
+                if first < 0:
+                    first = result.frame_index
+                changes += last >= 0 and result.frame_index != last
+                last = result.frame_index
+                caption = f"frame {result.frame_index + 1}/{pack.n_frames}  yaw {pack.yaw_deg[result.gaze.yaw_index]:+.0f} deg"
+                panel = compose(draw_camera_view(image, result), pack.full_frame(result.frame_index), caption)
+                if writer is None:
+                    size = (panel.shape[1], panel.shape[0])
+                    writer = cv2.VideoWriter(str(tmp_out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+                    if not writer.isOpened():
+                        raise MonaFrameError(f"{out}: cannot write an mp4 video here")
+                writer.write(cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+                if trace_file is not None:
+                    trace_file.write(json.dumps(trace_record(seq, result, pack)) + "\n")
+                if bar is not None:
+                    bar.update()
+        if frames == 0:
+            raise MonaFrameError(f"{viewer_video}: no frames could be read")
+    except BaseException:
+        for p in (tmp_out, tmp_trace):
+            if p is not None and p.exists():
+                p.unlink()
+        raise
+    finally:
+        if writer is not None:
+            writer.release()
+        if trace_file is not None:
+            trace_file.close()
+        if bar is not None:
+            bar.close()
+    os.replace(tmp_out, out)
+    if trace is not None and tmp_trace is not None:
+        os.replace(tmp_trace, trace)
+    return SimulationSummary(frames, detections, changes, first, last, out, trace)
