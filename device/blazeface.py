@@ -17,6 +17,7 @@ Coordinate spaces, named in every variable:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -35,6 +36,8 @@ NUM_KEYPOINTS = 6
 ANCHOR_OFFSET = 0.5
 # Raw logits are clipped to ±this before the sigmoid (score_clipping_thresh: 100.0).
 RAW_SCORE_LIMIT = 100.0
+# Logit pre-selection slack: float32 logits vs the float64 score threshold.
+LOGIT_MARGIN = 1e-4
 # Overlap (IoU) above which detections are merged (min_suppression_threshold: 0.3).
 MIN_SUPPRESSION_THRESHOLD = 0.3
 # Pixel values map to [-1, 1] (ImageToTensorCalculator output_tensor_float_range -1..1).
@@ -148,11 +151,13 @@ class LetterboxTransform:
 
 
 def letterbox(
-    image_rgb: npt.NDArray[np.uint8], size_px: int
+    image_rgb: npt.NDArray[np.uint8], size_px: int, out: npt.NDArray[np.float32] | None = None
 ) -> tuple[npt.NDArray[np.float32], LetterboxTransform]:
     """Fit an image into a black size_px square, keeping its aspect ratio.
 
     image_rgb: (H, W, 3) uint8.
+    out: optional (1, size_px, size_px, 3) float32 buffer to fill (a detector reuses one
+        so that no per-frame allocation is made).
     Returns the (1, size_px, size_px, 3) float32 tensor in [-1, 1] and the transform
     from its normalised coordinates back to source pixels.
     """
@@ -168,11 +173,13 @@ def letterbox(
     resized = cv2.resize(image_rgb, (resized_w, resized_h), interpolation=RESIZE_INTERPOLATION)
     pad_x = (size_px - resized_w) // 2
     pad_y = (size_px - resized_h) // 2
-    canvas = np.zeros((size_px, size_px, 3), dtype=np.uint8)
-    canvas[pad_y : pad_y + resized_h, pad_x : pad_x + resized_w] = resized
-    tensor = canvas.astype(np.float32)[np.newaxis]
-    tensor /= PIXEL_SCALE
-    tensor -= 1.0
+    tensor = np.empty((1, size_px, size_px, 3), np.float32) if out is None else out
+    if resized_w != size_px or resized_h != size_px:
+        tensor.fill(-1.0)  # black, normalised
+    region = tensor[0, pad_y : pad_y + resized_h, pad_x : pad_x + resized_w]
+    # x / 127.5 - 1 maps 0..255 to -1..1, written in place: no temporaries per frame.
+    np.multiply(resized, np.float32(1.0 / PIXEL_SCALE), out=region, casting="unsafe")
+    np.subtract(region, np.float32(1.0), out=region)
     transform = LetterboxTransform(
         input_size_px=size_px,
         scale_x=resized_w / width,
@@ -208,6 +215,15 @@ def sigmoid_scores(raw_scores: npt.ArrayLike, raw_score_limit: float) -> FloatAr
     return result
 
 
+def _logit(p: float) -> float:
+    """Inverse of the sigmoid: the raw score whose probability is p (±inf at 0 and 1)."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
+
+
 def decode(
     raw_boxes: npt.ArrayLike, raw_scores: npt.ArrayLike, spec: BlazeFaceSpec, min_score: float
 ) -> Detections:
@@ -217,15 +233,21 @@ def decode(
         offsets, all in input pixels relative to the anchor centre, (x, y) order.
     raw_scores: (N, 1), (N,) or (1, N, 1) logits.
     """
-    boxes = np.asarray(raw_boxes, dtype=np.float64).reshape(-1, NUM_COORDS)
-    scores = sigmoid_scores(raw_scores, spec.raw_score_limit)
-    if boxes.shape[0] != spec.num_anchors or scores.shape[0] != spec.num_anchors:
+    raw_box_rows = np.asarray(raw_boxes).reshape(-1, NUM_COORDS)
+    raw = np.asarray(raw_scores).reshape(-1)
+    if raw_box_rows.shape[0] != spec.num_anchors or raw.shape[0] != spec.num_anchors:
         raise ValueError(
-            f"{spec.name}: expected {spec.num_anchors} anchors, got boxes {boxes.shape!r} "
-            f"and scores {scores.shape!r}"
+            f"{spec.name}: expected {spec.num_anchors} anchors, got boxes {raw_box_rows.shape!r} "
+            f"and scores {raw.shape!r}"
         )
-    keep = scores >= min_score
-    boxes, scores = boxes[keep] / spec.decode_scale_px, scores[keep]
+    # Select on the logits first (sigmoid is monotonic) so only the few candidates are
+    # converted; the exact score test then runs on those. The margin covers rounding.
+    min_logit = min(_logit(min_score), spec.raw_score_limit)
+    candidates = np.flatnonzero(raw >= min_logit - LOGIT_MARGIN)
+    scores = sigmoid_scores(raw[candidates], spec.raw_score_limit)
+    keep = candidates[scores >= min_score]
+    scores = scores[scores >= min_score]
+    boxes = raw_box_rows[keep].astype(np.float64) / spec.decode_scale_px
     anchors = spec.anchors_norm_xy[keep]
     centre = boxes[:, 0:2] + anchors
     half_size = boxes[:, 2:4] / 2.0
@@ -234,15 +256,13 @@ def decode(
     return Detections(boxes_norm=boxes_norm, keypoints_norm=keypoints_norm, scores=scores)
 
 
-def box_iou(box: FloatArray, boxes: FloatArray) -> FloatArray:
-    """IoU of one (4,) box with (M, 4) boxes (x_min, y_min, x_max, y_max); 0 for empty unions."""
-    inter_wh = np.clip(
-        np.minimum(box[2:], boxes[:, 2:]) - np.maximum(box[:2], boxes[:, :2]), 0.0, None
-    )
-    inter = inter_wh[:, 0] * inter_wh[:, 1]
-    area = np.prod(np.clip(box[2:] - box[:2], 0.0, None))
+def pairwise_iou(boxes: FloatArray) -> FloatArray:
+    """(M, M) IoU of every pair of (M, 4) boxes (x_min, y_min, x_max, y_max); 0 for empty unions."""
+    low = np.maximum(boxes[:, np.newaxis, :2], boxes[np.newaxis, :, :2])
+    high = np.minimum(boxes[:, np.newaxis, 2:], boxes[np.newaxis, :, 2:])
+    inter = np.prod(np.clip(high - low, 0.0, None), axis=2)
     areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
-    union = area + areas - inter
+    union = areas[:, np.newaxis] + areas[np.newaxis, :] - inter
     result: FloatArray = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     return result
 
@@ -258,20 +278,23 @@ def weighted_nms(
     Shapes as in Detections.
     """
     order = np.argsort(-scores, kind="stable")
-    remaining = order
+    boxes, keypoints, ranked = boxes_norm[order], keypoints_norm[order], scores[order]
+    # All pairwise overlaps at once: M is a handful, and one matrix beats M small calls.
+    overlaps = pairwise_iou(boxes) > iou_threshold
+    taken = np.zeros(len(order), dtype=bool)
     out_boxes: list[FloatArray] = []
     out_keypoints: list[FloatArray] = []
     out_scores: list[float] = []
-    while remaining.size:
-        best = remaining[0]
-        overlap = box_iou(boxes_norm[best], boxes_norm[remaining]) > iou_threshold
-        overlap[0] = True  # a degenerate (zero-area) best box still belongs to its cluster
-        cluster = remaining[overlap]
-        weights = scores[cluster] / scores[cluster].sum()
-        out_boxes.append(weights @ boxes_norm[cluster])
-        out_keypoints.append(np.tensordot(weights, keypoints_norm[cluster], axes=1))
-        out_scores.append(float(scores[best]))
-        remaining = remaining[~overlap]
+    for best in range(len(order)):
+        if taken[best]:
+            continue
+        cluster = overlaps[best] & ~taken
+        cluster[best] = True  # a degenerate (zero-area) best box still belongs to its cluster
+        taken |= cluster
+        weights = ranked[cluster] / ranked[cluster].sum()
+        out_boxes.append(weights @ boxes[cluster])
+        out_keypoints.append(np.tensordot(weights, keypoints[cluster], axes=1))
+        out_scores.append(float(ranked[best]))
     if not out_scores:
         return Detections(
             boxes_norm=np.zeros((0, 4)),

@@ -170,6 +170,22 @@ class LatestFrameGrabber:
                 self._cond.notify_all()
 
 
+class _Pacer:
+    """Sleeps so that the n-th frame is released n / fps seconds after the first."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self._n = 0
+        self._t_first: float | None = None
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self._t_first is None:
+            self._t_first = now
+        time.sleep(max(0.0, self._t_first + self._n / self.fps - now))
+        self._n += 1
+
+
 class _GrabbingCamera:
     """Camera plumbing shared by the real cameras: a grabber and the context manager."""
 
@@ -279,9 +295,7 @@ class VideoFileCamera(_GrabbingCamera):
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
         self.fps = fps if fps > 0 and np.isfinite(fps) else FALLBACK_VIDEO_FPS
         self._loop = loop
-        self._realtime = realtime
-        self._n_read = 0
-        self._t_first: float | None = None
+        self._pacer = _Pacer(self.fps) if realtime else None
         self._grabber = LatestFrameGrabber(self._grab, self.name, lossless=not realtime)
 
     def _read_bgr(self) -> np.ndarray | None:
@@ -300,12 +314,8 @@ class VideoFileCamera(_GrabbingCamera):
         bgr = self._read_bgr()
         if bgr is None:
             return None
-        if self._realtime:
-            now = time.monotonic()
-            if self._t_first is None:
-                self._t_first = now
-            time.sleep(max(0.0, self._t_first + self._n_read / self.fps - now))
-        self._n_read += 1
+        if self._pacer is not None:
+            self._pacer.wait()
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def _release(self) -> None:
@@ -363,6 +373,41 @@ class Picamera2Camera(_GrabbingCamera):
             self._cam.stop()
         finally:
             self._cam.close()
+
+
+class FrameListCamera(_GrabbingCamera):
+    """Frames already in memory played as a camera, for tests and benchmarks.
+
+    Stands in for a camera whose image processor delivers ready RGB buffers (as a
+    Pi's ISP does), so what a benchmark measures is our own per-frame cost.
+    fps: pacing when realtime is True; loop: start again at the end.
+    """
+
+    def __init__(
+        self, frames: list[np.ndarray], fps: float = 30.0, loop: bool = False,
+        realtime: bool = True,
+    ) -> None:
+        if not frames:
+            raise CameraError("FrameListCamera needs at least one frame")
+        self.name = f"{len(frames)} frames in memory"
+        self.fps = fps
+        self._frames = frames
+        self._loop = loop
+        self._pacer = _Pacer(fps) if realtime else None
+        self._n_read = 0
+        self._grabber = LatestFrameGrabber(self._grab, self.name, lossless=not realtime)
+
+    def _grab(self) -> np.ndarray | None:
+        if self._n_read >= len(self._frames) and not self._loop:
+            return None
+        if self._pacer is not None:
+            self._pacer.wait()
+        image = self._frames[self._n_read % len(self._frames)]
+        self._n_read += 1
+        return image
+
+    def _release(self) -> None:
+        self._frames = []
 
 
 def open_camera(

@@ -58,7 +58,10 @@ def head_rect(face: Face, image_size: tuple[int, int], margin: float = HEAD_MARG
     x0, y0, x1, y1 = face.box_px
     dx, dy = margin * (x1 - x0), margin * (y1 - y0)
     left, top = max(int(x0 - dx), 0), max(int(y0 - dy), 0)
-    right, bottom = min(int(np.ceil(x1 + dx)), image_size[0]), min(int(np.ceil(y1 + dy)), image_size[1])
+    right, bottom = (
+        min(int(np.ceil(x1 + dx)), image_size[0]),
+        min(int(np.ceil(y1 + dy)), image_size[1]),
+    )
     return PatchRect(left, top, right - left, bottom - top)
 
 
@@ -68,7 +71,9 @@ def _only_face(faces: Sequence[Face], what: str) -> Face:
     return max(faces, key=lambda f: f.area_px)
 
 
-def label_patch(patch_rgb: np.ndarray, index: int, yaw_deg: float, yaw_max_deg: float) -> np.ndarray:
+def label_patch(
+    patch_rgb: np.ndarray, index: int, yaw_deg: float, yaw_max_deg: float
+) -> np.ndarray:
     """A copy of the head patch marked with the frame number and an arrow toward `yaw_deg`.
 
     The arrow points at the viewer this frame looks at, as a person in front of the
@@ -82,10 +87,26 @@ def label_patch(patch_rgb: np.ndarray, index: int, yaw_deg: float, yaw_max_deg: 
     thick = max(int(4 * scale), 1)
     cv2.arrowedLine(out, (cx, cy), (cx + reach, cy), (255, 220, 0), thick, tipLength=0.3)
     text = f"{index:02d}  {yaw_deg:+.0f} deg"
-    cv2.putText(out, text, (int(10 * scale), int(40 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                1.0 * scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-    cv2.putText(out, text, (int(10 * scale), int(40 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                1.0 * scale, (255, 255, 255), thick, cv2.LINE_AA)
+    cv2.putText(
+        out,
+        text,
+        (int(10 * scale), int(40 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.0 * scale,
+        (0, 0, 0),
+        thick + 2,
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        out,
+        text,
+        (int(10 * scale), int(40 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.0 * scale,
+        (255, 255, 255),
+        thick,
+        cv2.LINE_AA,
+    )
     return out
 
 
@@ -107,7 +128,9 @@ def make_demo_pack(
     return write_pack(out_dir, base, patch, patches, yaw_deg, (0.0,), provenance, force=force)
 
 
-def load_or_make_demo_pack(cache_dir: Path, detect: Callable[[np.ndarray], Sequence[Face]]) -> FramePack:
+def load_or_make_demo_pack(
+    cache_dir: Path, detect: Callable[[np.ndarray], Sequence[Face]]
+) -> FramePack:
     root = cache_dir / "demo-pack"
     if not (root / "pack.json").exists():
         make_demo_pack(root, detect, force=True)
@@ -145,14 +168,18 @@ def room_background(size: tuple[int, int], seed: int = 3) -> np.ndarray:
     yy = np.linspace(0.0, 1.0, h)[:, None]
     wall = np.stack([200 - 40 * yy, 190 - 40 * yy, 170 - 50 * yy], axis=-1) * np.ones((1, w, 1))
     img = wall.astype(np.float32)
-    img[int(0.8 * h):] = (120, 90, 60)
-    cv2.rectangle(img, (int(0.05 * w), int(0.25 * h)), (int(0.2 * w), int(0.8 * h)), (150, 120, 90), -1)
+    img[int(0.8 * h) :] = (120, 90, 60)
+    cv2.rectangle(
+        img, (int(0.05 * w), int(0.25 * h)), (int(0.2 * w), int(0.8 * h)), (150, 120, 90), -1
+    )
     cv2.line(img, (0, int(0.2 * h)), (w, int(0.2 * h)), (110, 100, 90), max(h // 120, 1))
     texture = cv2.GaussianBlur(rng.normal(0, 6, (h, w, 1)).astype(np.float32), (0, 0), 3)[..., None]
     return np.clip(img + texture, 0, 255).astype(np.uint8)
 
 
-def face_sprite(photo_rgb: np.ndarray, face: Face, margin: float = 0.6) -> tuple[np.ndarray, np.ndarray, float]:
+def face_sprite(
+    photo_rgb: np.ndarray, face: Face, margin: float = 0.6
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Head cut out of a photo with a soft elliptical mask.
 
     Returns (rgb (h, w, 3) uint8, alpha (h, w) float32 in [0, 1], face box width as a
@@ -169,7 +196,10 @@ def face_sprite(photo_rgb: np.ndarray, face: Face, margin: float = 0.6) -> tuple
 
 
 def render_viewer_frame(
-    background: np.ndarray, sprite: tuple[np.ndarray, np.ndarray, float], path: ViewerPath, t_s: float,
+    background: np.ndarray,
+    sprite: tuple[np.ndarray, np.ndarray, float],
+    path: ViewerPath,
+    t_s: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """One camera frame at time `t_s`: the sprite pasted on the background, plus sensor noise."""
@@ -185,8 +215,8 @@ def render_viewer_frame(
     fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + sprite_w, w), min(y0 + sprite_h, h)
     if fx1 > fx0 and fy1 > fy0:
         sx0, sy0 = fx0 - x0, fy0 - y0
-        src = rgb_s[sy0:sy0 + fy1 - fy0, sx0:sx0 + fx1 - fx0]
-        a = a_s[sy0:sy0 + fy1 - fy0, sx0:sx0 + fx1 - fx0]
+        src = rgb_s[sy0 : sy0 + fy1 - fy0, sx0 : sx0 + fx1 - fx0]
+        a = a_s[sy0 : sy0 + fy1 - fy0, sx0 : sx0 + fx1 - fx0]
         frame[fy0:fy1, fx0:fx1] = a * src + (1 - a) * frame[fy0:fy1, fx0:fx1]
     frame += rng.normal(0.0, SENSOR_NOISE_SIGMA, frame.shape)
     return np.clip(frame, 0, 255).astype(np.uint8)

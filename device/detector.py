@@ -94,6 +94,8 @@ class BlazeFaceDetector:
             ) from exc
         self._interpreter: Any = interpreter
         self._input_index, self._boxes_index, self._scores_index = self._tensor_indices(path)
+        size = self.spec.input_size_px
+        self._input = np.empty((1, size, size, 3), np.float32)  # reused for every frame
 
     def _tensor_indices(self, path: Path) -> tuple[int, int, int]:
         size = self.spec.input_size_px
@@ -136,7 +138,7 @@ class BlazeFaceDetector:
     def detect(self, image_rgb: npt.NDArray[np.uint8]) -> list[Face]:
         """image_rgb: (H, W, 3) uint8. Faces in its pixels, highest score first."""
         interpreter = self._require_open()
-        tensor, transform = blazeface.letterbox(image_rgb, self.spec.input_size_px)
+        tensor, transform = blazeface.letterbox(image_rgb, self.spec.input_size_px, self._input)
         interpreter.set_tensor(self._input_index, tensor)
         self.invoke()
         return blazeface.faces_from_raw(

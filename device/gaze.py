@@ -49,7 +49,9 @@ def pick_viewer(faces: Sequence[Face], previous: Face | None, switch_ratio: floa
     return largest if largest.area_px > switch_ratio * same.area_px else same
 
 
-def pixel_to_yaw_deg(x_px: float, image_width_px: int, horizontal_fov_deg: float, mirror: bool) -> float:
+def pixel_to_yaw_deg(
+    x_px: float, image_width_px: int, horizontal_fov_deg: float, mirror: bool
+) -> float:
     """Horizontal angle (degrees, frame-pack yaw convention) of image column `x_px`.
 
     Pinhole camera: focal length f = (W/2) / tan(FOV/2) px; the ray through

@@ -113,7 +113,9 @@ def _decode_png(path: Path, data: bytes) -> np.ndarray:
 
 
 def _read_verified(root: Path, name: Any, sha256: Any) -> np.ndarray:
-    _require(isinstance(name, str) and name != "", f"{root / MANIFEST_NAME}: bad file name {name!r}")
+    _require(
+        isinstance(name, str) and name != "", f"{root / MANIFEST_NAME}: bad file name {name!r}"
+    )
     path = root / name
     _require(path.resolve().parent == root.resolve(), f"{path}: file must be inside the pack")
     try:
@@ -123,7 +125,10 @@ def _read_verified(root: Path, name: Any, sha256: Any) -> np.ndarray:
     except OSError as exc:
         raise PackError(f"{path}: cannot read ({exc.strerror})") from None
     actual = sha256_bytes(data)
-    _require(actual == sha256, f"{path}: checksum mismatch (sha256 {actual[:12]}…, pack.json says {str(sha256)[:12]}…)")
+    _require(
+        actual == sha256,
+        f"{path}: checksum mismatch (sha256 {actual[:12]}…, pack.json says {str(sha256)[:12]}…)",
+    )
     return _decode_png(path, data)
 
 
@@ -169,7 +174,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
     )
     _require(
         manifest.get("version") == FORMAT_VERSION,
-        f"{path}: unsupported pack version {manifest.get('version')!r} (this build reads version {FORMAT_VERSION})",
+        f"{path}: unsupported pack version {manifest.get('version')!r} "
+        f"(this build reads version {FORMAT_VERSION})",
     )
     return manifest
 
@@ -186,14 +192,19 @@ def load_pack(root: str | os.PathLike[str]) -> FramePack:
     base = _read_verified(root, base_info.get("file", BASE_NAME), base_info.get("sha256"))
     _require(
         base.shape[:2] == (height, width),
-        f"{root / str(base_info.get('file', BASE_NAME))}: size {base.shape[1]}x{base.shape[0]}, pack.json says {width}x{height}",
+        f"{root / str(base_info.get('file', BASE_NAME))}: size {base.shape[1]}x{base.shape[0]}, "
+        f"pack.json says {width}x{height}",
     )
 
     p = _object(mpath, manifest.get("patch"), "'patch'")
     patch = PatchRect(*(_int_field(mpath, p, k, "patch") for k in ("x", "y", "width", "height")))
     _require(
-        patch.width > 0 and patch.height > 0 and patch.x >= 0 and patch.y >= 0
-        and patch.x + patch.width <= width and patch.y + patch.height <= height,
+        patch.width > 0
+        and patch.height > 0
+        and patch.x >= 0
+        and patch.y >= 0
+        and patch.x + patch.width <= width
+        and patch.y + patch.height <= height,
         f"{mpath}: patch {patch} does not fit inside the {width}x{height} base",
     )
 
@@ -206,7 +217,8 @@ def load_pack(root: str | os.PathLike[str]) -> FramePack:
     if not isinstance(entries, list) or len(entries) != expected:
         found = len(entries) if isinstance(entries, list) else "none"
         raise PackError(
-            f"{mpath}: expected {expected} frames ({len(yaw)} yaw x {len(pitch)} pitch), found {found}"
+            f"{mpath}: expected {expected} frames ({len(yaw)} yaw x {len(pitch)} pitch), "
+            f"found {found}"
         )
     slots: list[np.ndarray | None] = [None] * expected
     for n, entry in enumerate(entries):
@@ -218,7 +230,9 @@ def load_pack(root: str | os.PathLike[str]) -> FramePack:
             f"{mpath}: frames[{n}] index (yaw {yi}, pitch {pi}) is outside the gaze table",
         )
         slot = pi * len(yaw) + yi
-        _require(slots[slot] is None, f"{mpath}: frames[{n}] repeats gaze cell (yaw {yi}, pitch {pi})")
+        _require(
+            slots[slot] is None, f"{mpath}: frames[{n}] repeats gaze cell (yaw {yi}, pitch {pi})"
+        )
         image = _read_verified(root, entry.get("file"), entry.get("sha256"))
         _require(
             image.shape[:2] == (patch.height, patch.width),
@@ -244,8 +258,11 @@ def frame_file_name(yaw_index: int, pitch_index: int) -> str:
 
 
 def _encode_png(path: Path, rgb: np.ndarray) -> str:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
+    ok, buf = cv2.imencode(
+        ".png",
+        cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+        [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION],
+    )
     if not ok:
         raise PackError(f"{path}: PNG encoding failed")
     data = buf.tobytes()
@@ -291,15 +308,23 @@ def write_pack(
                         f"expected {(patch.height, patch.width, 3)}"
                     )
                 name = frame_file_name(yi, pi)
-                frames.append({"file": name, "yaw_index": yi, "pitch_index": pi,
-                               "sha256": _encode_png(tmp / name, image)})
+                frames.append(
+                    {
+                        "file": name,
+                        "yaw_index": yi,
+                        "pitch_index": pi,
+                        "sha256": _encode_png(tmp / name, image),
+                    }
+                )
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "base": {"file": BASE_NAME, "width": width, "height": height, "sha256": base_sha},
             "patch": {"x": patch.x, "y": patch.y, "width": patch.width, "height": patch.height},
-            "gaze": {"yaw_deg": [float(a) for a in yaw_deg],
-                     "pitch_deg": [float(a) for a in pitch_deg]},
+            "gaze": {
+                "yaw_deg": [float(a) for a in yaw_deg],
+                "pitch_deg": [float(a) for a in pitch_deg],
+            },
             "frames": frames,
             "provenance": dict(provenance or {}),
         }

@@ -49,7 +49,9 @@ class GazePipeline:
         self.idle_period_s = 1.0 / idle_rate_hz
         self.frame_offset = pitch_index * len(yaw_table_deg)
         self._last_detect_s: float | None = None
-        self._state = GazeState(None, None, self.tracker.target_yaw_deg, self.tracker.yaw_index, math.inf)
+        self._state = GazeState(
+            None, None, self.tracker.target_yaw_deg, self.tracker.yaw_index, math.inf
+        )
 
     def detection_due(self, t_s: float) -> bool:
         """True while a viewer is in view; otherwise once per idle period."""
@@ -66,7 +68,9 @@ class GazePipeline:
     def process(self, t_s: float, image_rgb: np.ndarray) -> FrameResult:
         """Handle the camera frame captured at `t_s` (seconds, monotonic)."""
         if not self.detection_due(t_s):
-            return FrameResult(t_s, False, (), self._state, self.frame_offset + self._state.yaw_index)
+            return FrameResult(
+                t_s, False, (), self._state, self.frame_offset + self._state.yaw_index
+            )
         self._last_detect_s = t_s
         faces = tuple(self.detector.detect(image_rgb))
         self._state = self.tracker.update(t_s, faces, image_rgb.shape[1])

@@ -61,7 +61,9 @@ def trace_record(seq: int, result: FrameResult, pack: FramePack) -> dict[str, An
     return {
         "t": round(result.t_s, 4),
         "seq": seq,
-        "mode": "track" if result.detected and g.viewer is not None else ("search" if result.detected else "idle"),
+        "mode": "track"
+        if result.detected and g.viewer is not None
+        else ("search" if result.detected else "idle"),
         "detected": result.detected,
         "faces": [face_record(f) for f in result.faces],
         "viewer": viewer,
@@ -84,9 +86,14 @@ def draw_camera_view(image_rgb: np.ndarray, result: FrameResult) -> np.ndarray:
             ex, ey = face.keypoints_px[i]
             cv2.circle(view, (int(round(ex)), int(round(ey))), 3, EYE_RGB, -1)
     g = result.gaze
-    label = "idle" if not result.detected else (
-        "nobody" if g.viewer_yaw_deg is None else f"viewer {g.viewer_yaw_deg:+.1f} deg")
-    cv2.putText(view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    label = (
+        "idle"
+        if not result.detected
+        else ("nobody" if g.viewer_yaw_deg is None else f"viewer {g.viewer_yaw_deg:+.1f} deg")
+    )
+    cv2.putText(
+        view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA
+    )
     return view
 
 
@@ -95,7 +102,9 @@ def compose(camera_view: np.ndarray, shown_rgb: np.ndarray, caption: str) -> np.
     h = camera_view.shape[0]
     w = max(int(round(shown_rgb.shape[1] * h / shown_rgb.shape[0])), 1)
     shown = cv2.resize(shown_rgb, (w, h), interpolation=cv2.INTER_AREA)
-    cv2.putText(shown, caption, (8, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        shown, caption, (8, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA
+    )
     out = np.concatenate([camera_view, shown], axis=1)
     return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]  # codecs want even sizes
 
@@ -124,7 +133,9 @@ def simulate(
     out = Path(out)
     camera = VideoFileCamera(viewer_video, loop=False, realtime=False)
     fps = camera.fps
-    total = int(cv2.VideoCapture(str(viewer_video)).get(cv2.CAP_PROP_FRAME_COUNT))  # for the bar only
+    total = int(
+        cv2.VideoCapture(str(viewer_video)).get(cv2.CAP_PROP_FRAME_COUNT)
+    )  # for the bar only
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.stem}.tmp{out.suffix or '.mp4'}")
     tmp_trace = trace.with_name(f".{trace.name}.tmp") if trace else None
@@ -147,11 +158,16 @@ def simulate(
                     first = result.frame_index
                 changes += last >= 0 and result.frame_index != last
                 last = result.frame_index
-                caption = f"frame {result.frame_index + 1}/{pack.n_frames}  yaw {pack.yaw_deg[result.gaze.yaw_index]:+.0f} deg"
-                panel = compose(draw_camera_view(image, result), pack.full_frame(result.frame_index), caption)
+                yaw = pack.yaw_deg[result.gaze.yaw_index]
+                caption = f"frame {result.frame_index + 1}/{pack.n_frames}  yaw {yaw:+.0f} deg"
+                panel = compose(
+                    draw_camera_view(image, result), pack.full_frame(result.frame_index), caption
+                )
                 if writer is None:
                     size = (panel.shape[1], panel.shape[0])
-                    writer = cv2.VideoWriter(str(tmp_out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+                    writer = cv2.VideoWriter(
+                        str(tmp_out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size
+                    )
                     if not writer.isOpened():
                         raise MonaFrameError(f"{out}: cannot write an mp4 video here")
                 writer.write(cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))

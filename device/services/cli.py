@@ -42,7 +42,9 @@ def _with(obj: Any, section: str, **changes: Any) -> Any:
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         return obj
-    return dataclasses.replace(obj, **{section: dataclasses.replace(getattr(obj, section), **changes)})
+    return dataclasses.replace(
+        obj, **{section: dataclasses.replace(getattr(obj, section), **changes)}
+    )
 
 
 def load_settings(args: argparse.Namespace) -> Any:
@@ -61,8 +63,10 @@ def open_detector(config: Any) -> Any:
 
     d = config.detector
     return BlazeFaceDetector(
-        model=d.model, model_dir=Path(d.model_dir) if d.model_dir else None,
-        num_threads=d.num_threads, min_score=d.min_score,
+        model=d.model,
+        model_dir=Path(d.model_dir) if d.model_dir else None,
+        num_threads=d.num_threads,
+        min_score=d.min_score,
     )
 
 
@@ -78,8 +82,14 @@ def open_display(config: Any, pack: Any) -> Any:
 
     d = config.display
     size = (d.window_width, d.window_height) if d.window_width and d.window_height else None
-    return PygameDisplay(pack, rotation=d.rotation, border_rgb=d.border_rgb,
-                         fullscreen=d.fullscreen, window_size=size, driver=d.driver or None)
+    return PygameDisplay(
+        pack,
+        rotation=d.rotation,
+        border_rgb=d.border_rgb,
+        fullscreen=d.fullscreen,
+        window_size=size,
+        driver=d.driver or None,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -101,8 +111,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        with open_detector(config) as detector, open_camera_from(config) as camera, \
-                open_display(config, pack) as display:
+        with (
+            open_detector(config) as detector,
+            open_camera_from(config) as camera,
+            open_display(config, pack) as display,
+        ):
             FrameService(config, pack, camera, detector, display, notifier).run(stop)
     finally:
         notifier.stopping()
@@ -125,15 +138,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     from device.pack import load_pack
 
     config = load_settings(args)  # a bad config stops here, with exit 78
-    report: list[tuple[str, bool, str]] = [("config", True, args.config or "defaults / /etc/mona-frame/config.toml")]
+    report: list[tuple[str, bool, str]] = [
+        ("config", True, args.config or "defaults / /etc/mona-frame/config.toml")
+    ]
     packs: list[Any] = []
 
     def check_pack() -> str:
         pack = load_pack(config.pack.path)
         packs.append(pack)
         w, h = pack.base_size
-        return (f"{pack.root}: {pack.n_frames} frames, {w}x{h}, patch {pack.patch.width}x{pack.patch.height}, "
-                f"yaw {pack.yaw_deg[0]:+.0f}..{pack.yaw_deg[-1]:+.0f}°")
+        return (
+            f"{pack.root}: {pack.n_frames} frames, {w}x{h}, "
+            f"patch {pack.patch.width}x{pack.patch.height}, "
+            f"yaw {pack.yaw_deg[0]:+.0f}..{pack.yaw_deg[-1]:+.0f}°"
+        )
 
     def check_model() -> str:
         with open_detector(config) as detector:
@@ -144,8 +162,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             camera.start()
             frame = camera.latest(0, 5.0)
             if frame is None:
-                raise MonaFrameError(f"camera {config.camera.source!r} delivered no frame within 5 s")
-            return f"{config.camera.source}: {frame.image_rgb.shape[1]}x{frame.image_rgb.shape[0]} frames"
+                raise MonaFrameError(
+                    f"camera {config.camera.source!r} delivered no frame within 5 s"
+                )
+            height, width = frame.image_rgb.shape[:2]
+            return f"{config.camera.source}: {width}x{height} frames"
 
     def check_display() -> str:
         if not packs:
@@ -153,12 +174,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         with open_display(config, packs[0]) as display:
             return f"opened ({display.describe()})" if hasattr(display, "describe") else "opened"
 
-    ok = all([
-        _check("pack", check_pack, report),
-        _check("model", check_model, report),
-        _check("camera", check_camera, report),
-        _check("display", check_display, report),
-    ])
+    ok = all(
+        [
+            _check("pack", check_pack, report),
+            _check("model", check_model, report),
+            _check("camera", check_camera, report),
+            _check("display", check_display, report),
+        ]
+    )
     for name, good, detail in report:
         print(f"{'ok  ' if good else 'FAIL'}  {name:8s} {detail}")
     return 0 if ok else EX_FAILURE
@@ -184,45 +207,75 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"using a generated viewer video ({viewer})", file=sys.stderr)
         elif not viewer.is_file():
             raise MonaFrameError(f"{viewer}: viewer video not found")
-        summary = simulate(viewer, pack, make_pipeline(config, pack, detector), Path(args.out),
-                           Path(args.trace) if args.trace else None, progress=not args.no_progress)
-    print(f"{summary.frames} camera frames, {summary.detections} detections; portrait frame "
-          f"{summary.first_index + 1} → {summary.last_index + 1} of {pack.n_frames} with "
-          f"{summary.frame_changes} changes; wrote {summary.out}"
-          + (f" and {summary.trace}" if summary.trace else ""))
+        summary = simulate(
+            viewer,
+            pack,
+            make_pipeline(config, pack, detector),
+            Path(args.out),
+            Path(args.trace) if args.trace else None,
+            progress=not args.no_progress,
+        )
+    print(
+        f"{summary.frames} camera frames, {summary.detections} detections; portrait frame "
+        f"{summary.first_index + 1} → {summary.last_index + 1} of {pack.n_frames} with "
+        f"{summary.frame_changes} changes; wrote {summary.out}"
+        + (f" and {summary.trace}" if summary.trace else "")
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mona-frame", description="A portrait whose eyes follow whoever stands in front of it.")
+        prog="mona-frame", description="A portrait whose eyes follow whoever stands in front of it."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", metavar="PATH",
-                       help="config file (default: /etc/mona-frame/config.toml if it exists)")
+        p.add_argument(
+            "--config",
+            metavar="PATH",
+            help="config file (default: /etc/mona-frame/config.toml if it exists)",
+        )
         p.add_argument("--pack", metavar="DIR", help="frame pack directory (overrides pack.path)")
 
     run = sub.add_parser("run", help="show the portrait and follow viewers (what the service runs)")
     common(run)
-    run.add_argument("--camera", metavar="SOURCE", help="picamera2, usb:N, /dev/videoN or a video file")
+    run.add_argument(
+        "--camera", metavar="SOURCE", help="picamera2, usb:N, /dev/videoN or a video file"
+    )
     run.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
-    run.add_argument("--driver", metavar="NAME", help="SDL video driver (kmsdrm, x11, wayland, dummy)")
+    run.add_argument(
+        "--driver", metavar="NAME", help="SDL video driver (kmsdrm, x11, wayland, dummy)"
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="verify pack, model, camera and display, then exit")
     common(check)
-    check.add_argument("--camera", metavar="SOURCE", help="picamera2, usb:N, /dev/videoN or a video file")
-    check.add_argument("--driver", metavar="NAME", help="SDL video driver (kmsdrm, x11, wayland, dummy)")
+    check.add_argument(
+        "--camera", metavar="SOURCE", help="picamera2, usb:N, /dev/videoN or a video file"
+    )
+    check.add_argument(
+        "--driver", metavar="NAME", help="SDL video driver (kmsdrm, x11, wayland, dummy)"
+    )
     check.set_defaults(func=cmd_check)
 
-    sim = sub.add_parser("simulate", help="render what the frame would do for a viewer video (headless)")
+    sim = sub.add_parser(
+        "simulate", help="render what the frame would do for a viewer video (headless)"
+    )
     common(sim)
-    sim.add_argument("--viewer", metavar="VIDEO", help="camera video (default: a generated viewer walking past)")
-    sim.add_argument("--out", metavar="OUT.mp4", default="simulation.mp4",
-                     help="side-by-side video to write (default: %(default)s)")
-    sim.add_argument("--trace", metavar="FILE.jsonl", help="also write one JSON line per camera frame")
+    sim.add_argument(
+        "--viewer", metavar="VIDEO", help="camera video (default: a generated viewer walking past)"
+    )
+    sim.add_argument(
+        "--out",
+        metavar="OUT.mp4",
+        default="simulation.mp4",
+        help="side-by-side video to write (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--trace", metavar="FILE.jsonl", help="also write one JSON line per camera frame"
+    )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.set_defaults(func=cmd_simulate)
     return parser

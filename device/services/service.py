@@ -48,7 +48,10 @@ def gaze_settings(config: Config) -> GazeSettings:
 
 def make_pipeline(config: Config, pack: FramePack, detector: Detector) -> GazePipeline:
     return GazePipeline(
-        detector, pack.yaw_deg, gaze_settings(config), config.detector.idle_rate_hz,
+        detector,
+        pack.yaw_deg,
+        gaze_settings(config),
+        config.detector.idle_rate_hz,
         pitch_index=pack.level_pitch_index,
     )
 
@@ -91,8 +94,12 @@ class FrameService:
         start = self.clock()
         self.display.show(self.pipeline.frame_offset + self.pipeline.tracker.yaw_index)
         self.notifier.ready()
-        log.info("ready: %d-frame pack %s, camera %s", self.pack.n_frames, self.pack.root,
-                 cfg.camera.source)
+        log.info(
+            "ready: %d-frame pack %s, camera %s",
+            self.pack.n_frames,
+            self.pack.root,
+            cfg.camera.source,
+        )
         last_seq, last_frame_s, last_watchdog_s, last_viewer_s = 0, start, start, start
         stalled, was_present = False, False
         window = _Window(start)
@@ -150,7 +157,9 @@ class FrameService:
         if want_blank != self.blank:
             self.display.set_blank(want_blank)
             self.blank = want_blank
-            log.info("screen %s", "blanked: nobody in view" if want_blank else "woke: viewer in view")
+            log.info(
+                "screen %s", "blanked: nobody in view" if want_blank else "woke: viewer in view"
+            )
         if not self.blank:
             self.display.show(result.frame_index)
 
@@ -159,9 +168,19 @@ class FrameService:
         fps = window.frames / elapsed
         faces = len(result.faces)
         yaw = self.pack.yaw_deg[result.gaze.yaw_index]
-        text = (f"{fps:.1f} fps, {window.detections / elapsed:.1f} detections/s, {faces} face(s), "
-                f"frame {result.frame_index + 1}/{self.pack.n_frames} (yaw {yaw:+.0f}°)"
-                + (", screen blank" if self.blank else ""))
+        text = (
+            f"{fps:.1f} fps, {window.detections / elapsed:.1f} detections/s, {faces} face(s), "
+            f"frame {result.frame_index + 1}/{self.pack.n_frames} (yaw {yaw:+.0f}°)"
+            + (", screen blank" if self.blank else "")
+        )
         self.notifier.status(text)
-        log.info(text, extra={"FPS": round(fps, 1), "FACES": faces, "FRAME": result.frame_index,
-                              "YAW_DEG": yaw, "SCREEN_BLANK": int(self.blank)})
+        log.info(
+            text,
+            extra={
+                "FPS": round(fps, 1),
+                "FACES": faces,
+                "FRAME": result.frame_index,
+                "YAW_DEG": yaw,
+                "SCREEN_BLANK": int(self.blank),
+            },
+        )

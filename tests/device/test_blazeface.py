@@ -104,8 +104,9 @@ def test_decode_a_hand_built_detection() -> None:
     assert found.scores[0] == pytest.approx(1 / (1 + np.exp(-2.0)))
     centre = anchor + [0.05, -0.1]
     np.testing.assert_allclose(
-        found.boxes_norm[0], [centre[0] - 0.125, centre[1] - 0.0625,
-                              centre[0] + 0.125, centre[1] + 0.0625], atol=1e-6
+        found.boxes_norm[0],
+        [centre[0] - 0.125, centre[1] - 0.0625, centre[0] + 0.125, centre[1] + 0.0625],
+        atol=1e-6,
     )
     expected_keypoints = (np.arange(12) - 6.0).reshape(6, 2) / 128 + anchor
     np.testing.assert_allclose(found.keypoints_norm[0], expected_keypoints, atol=1e-6)
@@ -162,11 +163,14 @@ def test_weighted_nms_of_nothing_is_empty() -> None:
     assert empty.keypoints_norm.shape == (0, 6, 2)
 
 
-def test_box_iou() -> None:
+def test_pairwise_iou() -> None:
     box = np.array([0.0, 0.0, 2.0, 2.0])
-    others = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 3.0, 2.0], [5.0, 5.0, 6.0, 6.0],
-                       [1.0, 1.0, 1.0, 1.0]])
-    np.testing.assert_allclose(blazeface.box_iou(box, others), [1.0, 1 / 3, 0.0, 0.0])
+    others = np.array(
+        [[0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 3.0, 2.0], [5.0, 5.0, 6.0, 6.0], [1.0, 1.0, 1.0, 1.0]]
+    )
+    np.testing.assert_allclose(
+        blazeface.pairwise_iou(np.vstack([box, others]))[0, 1:], [1.0, 1 / 3, 0.0, 0.0]
+    )
 
 
 def test_faces_from_raw_maps_to_source_pixels() -> None:

@@ -50,7 +50,9 @@ def test_no_half_written_pack_and_no_overwrite(tmp_path):
         make_pack(tmp_path)
     bad = [np.zeros((5, 5, 3), np.uint8)] * 3
     with pytest.raises(PackError, match="shape"):
-        write_pack(tmp_path / "other", np.zeros((60, 80, 3), np.uint8), PatchRect(0, 0, 8, 8), bad, YAW)
+        write_pack(
+            tmp_path / "other", np.zeros((60, 80, 3), np.uint8), PatchRect(0, 0, 8, 8), bad, YAW
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]
     assert load_pack(root).n_frames == 3
 

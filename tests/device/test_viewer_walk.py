@@ -34,11 +34,17 @@ def numbered_pack(tmp_path):
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
-def test_walking_viewer_sweeps_the_frames_and_a_still_one_causes_no_flicker(tmp_path, detector, photo):
+def test_walking_viewer_sweeps_the_frames_and_a_still_one_causes_no_flicker(
+    tmp_path, detector, photo
+):
     video = demo.write_viewer_video(tmp_path / "viewer.mp4", detector.detect, photo, WALK, fps=FPS)
     pack = numbered_pack(tmp_path)
-    pipeline = GazePipeline(detector, pack.yaw_deg, GazeSettings(horizontal_fov_deg=66.0), idle_rate_hz=4.0)
-    summary = simulate(video, pack, pipeline, tmp_path / "sim.mp4", tmp_path / "trace.jsonl", progress=False)
+    pipeline = GazePipeline(
+        detector, pack.yaw_deg, GazeSettings(horizontal_fov_deg=66.0), idle_rate_hz=4.0
+    )
+    summary = simulate(
+        video, pack, pipeline, tmp_path / "sim.mp4", tmp_path / "trace.jsonl", progress=False
+    )
     records = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
 
     assert summary.frames == len(records) == round(WALK.duration_s * FPS)
@@ -55,7 +61,9 @@ def test_walking_viewer_sweeps_the_frames_and_a_still_one_causes_no_flicker(tmp_
 
 
 def test_trace_reports_box_eyes_and_angle_where_the_face_is(tmp_path, detector):
-    video = demo.write_viewer_video(tmp_path / "viewer.mp4", detector.detect, "astronaut", WALK, fps=FPS)
+    video = demo.write_viewer_video(
+        tmp_path / "viewer.mp4", detector.detect, "astronaut", WALK, fps=FPS
+    )
     pack = numbered_pack(tmp_path)
     pipeline = GazePipeline(detector, pack.yaw_deg, GazeSettings(), idle_rate_hz=4.0)
     simulate(video, pack, pipeline, tmp_path / "sim.mp4", tmp_path / "trace.jsonl", progress=False)

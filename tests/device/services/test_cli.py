@@ -78,8 +78,17 @@ def test_missing_config_file(tmp_path, capsys):
 
 
 def test_simulate_missing_viewer_video(pack_dir, tmp_path, capsys):
-    code = main(["simulate", "--pack", str(pack_dir), "--viewer", str(tmp_path / "no.mp4"),
-                 "--out", str(tmp_path / "o.mp4")])
+    code = main(
+        [
+            "simulate",
+            "--pack",
+            str(pack_dir),
+            "--viewer",
+            str(tmp_path / "no.mp4"),
+            "--out",
+            str(tmp_path / "o.mp4"),
+        ]
+    )
     assert code != 0
     assert "no.mp4" in one_error_line(capsys)
     assert not (tmp_path / "o.mp4").exists()
@@ -110,7 +119,9 @@ def test_check_fails_on_a_bad_camera(pack_dir, capsys):
 def test_console_script_prints_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "device.services.cli", "run", "--pack", str(tmp_path / "nope")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == EX_CONFIG
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -123,10 +134,26 @@ def test_simulate_writes_video_and_trace(pack_dir, tmp_path, capsys):
 
     with BlazeFaceDetector() as detector:
         video = demo.write_viewer_video(
-            tmp_path / "v.mp4", detector.detect, "astronaut",
-            demo.ViewerPath(walk_s=1.0, still_s=0.5), fps=20.0)
-    code = main(["simulate", "--pack", str(pack_dir), "--viewer", str(video),
-                 "--out", str(tmp_path / "sim.mp4"), "--trace", str(tmp_path / "t.jsonl"), "--no-progress"])
+            tmp_path / "v.mp4",
+            detector.detect,
+            "astronaut",
+            demo.ViewerPath(walk_s=1.0, still_s=0.5),
+            fps=20.0,
+        )
+    code = main(
+        [
+            "simulate",
+            "--pack",
+            str(pack_dir),
+            "--viewer",
+            str(video),
+            "--out",
+            str(tmp_path / "sim.mp4"),
+            "--trace",
+            str(tmp_path / "t.jsonl"),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     lines = (tmp_path / "t.jsonl").read_text().splitlines()
     assert len(lines) == 30

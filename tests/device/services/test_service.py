@@ -118,8 +118,14 @@ def test_ready_status_and_watchdog_stop_when_the_camera_stalls(pack, notify_sock
     camera = StallableCamera()
     detector = FakeDetector(lambda image: [a_face()])
     display = RecordingDisplay()
-    service = FrameService(config(status_interval_s=0.3, stall_timeout_s=0.3), pack, camera,
-                           detector, display, SystemdNotifier())
+    service = FrameService(
+        config(status_interval_s=0.3, stall_timeout_s=0.3),
+        pack,
+        camera,
+        detector,
+        display,
+        SystemdNotifier(),
+    )
     stop = threading.Event()
     camera.start()
     worker = threading.Thread(target=service.run, args=(stop,))
@@ -159,8 +165,9 @@ def test_the_portrait_follows_the_face_and_blanks_when_nobody_is_there(pack):
     c = dataclasses.replace(
         c,
         display=dataclasses.replace(c.display, blank_after_s=1.2),
-        gaze=dataclasses.replace(c.gaze, lost_after_s=0.1, return_to_centre_s=0.2,
-                                 return_speed_deg_s=100.0),
+        gaze=dataclasses.replace(
+            c.gaze, lost_after_s=0.1, return_to_centre_s=0.2, return_speed_deg_s=100.0
+        ),
         detector=dataclasses.replace(c.detector, idle_rate_hz=20.0),
     )
     notifier = RecordingNotifier()
