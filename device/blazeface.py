@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from device.faces import Face
+from device.faces import Face, box_iou
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -133,19 +133,20 @@ class LetterboxTransform:
 
     def norm_to_source_px(self, xy_norm: npt.ArrayLike) -> FloatArray:
         """(..., 2) points, norm → source px."""
-        xy = np.asarray(xy_norm, dtype=np.float64) * self.input_size_px
-        return np.stack(
-            [(xy[..., 0] - self.pad_x_px) / self.scale_x,
-             (xy[..., 1] - self.pad_y_px) / self.scale_y],
-            axis=-1,
-        )
+        xy = np.asarray(xy_norm, dtype=np.float64)
+        pad = np.array((self.pad_x_px, self.pad_y_px))
+        scale = np.array((self.scale_x, self.scale_y))
+        result: FloatArray = (xy * self.input_size_px - pad) / scale
+        return result
 
     def source_px_to_norm(self, xy_px: npt.ArrayLike) -> FloatArray:
         """(..., 2) points, source px → norm."""
         xy = np.asarray(xy_px, dtype=np.float64)
         return np.stack(
-            [(xy[..., 0] * self.scale_x + self.pad_x_px) / self.input_size_px,
-             (xy[..., 1] * self.scale_y + self.pad_y_px) / self.input_size_px],
+            [
+                (xy[..., 0] * self.scale_x + self.pad_x_px) / self.input_size_px,
+                (xy[..., 1] * self.scale_y + self.pad_y_px) / self.input_size_px,
+            ],
             axis=-1,
         )
 
@@ -209,8 +210,9 @@ class Detections:
 
 def sigmoid_scores(raw_scores: npt.ArrayLike, raw_score_limit: float) -> FloatArray:
     """Logits → probabilities, clipping to ±raw_score_limit first so exp() never overflows."""
-    raw = np.clip(np.asarray(raw_scores, dtype=np.float64).ravel(), -raw_score_limit,
-                  raw_score_limit)
+    raw = np.clip(
+        np.asarray(raw_scores, dtype=np.float64).ravel(), -raw_score_limit, raw_score_limit
+    )
     result: FloatArray = 1.0 / (1.0 + np.exp(-raw))
     return result
 
@@ -256,17 +258,6 @@ def decode(
     return Detections(boxes_norm=boxes_norm, keypoints_norm=keypoints_norm, scores=scores)
 
 
-def pairwise_iou(boxes: FloatArray) -> FloatArray:
-    """(M, M) IoU of every pair of (M, 4) boxes (x_min, y_min, x_max, y_max); 0 for empty unions."""
-    low = np.maximum(boxes[:, np.newaxis, :2], boxes[np.newaxis, :, :2])
-    high = np.minimum(boxes[:, np.newaxis, 2:], boxes[np.newaxis, :, 2:])
-    inter = np.prod(np.clip(high - low, 0.0, None), axis=2)
-    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
-    union = areas[:, np.newaxis] + areas[np.newaxis, :] - inter
-    result: FloatArray = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    return result
-
-
 def weighted_nms(
     boxes_norm: FloatArray, keypoints_norm: FloatArray, scores: FloatArray, iou_threshold: float
 ) -> Detections:
@@ -278,33 +269,32 @@ def weighted_nms(
     Shapes as in Detections.
     """
     order = np.argsort(-scores, kind="stable")
-    boxes, keypoints, ranked = boxes_norm[order], keypoints_norm[order], scores[order]
-    # All pairwise overlaps at once: M is a handful, and one matrix beats M small calls.
-    overlaps = pairwise_iou(boxes) > iou_threshold
-    taken = np.zeros(len(order), dtype=bool)
-    out_boxes: list[FloatArray] = []
-    out_keypoints: list[FloatArray] = []
-    out_scores: list[float] = []
-    for best in range(len(order)):
-        if taken[best]:
-            continue
-        cluster = overlaps[best] & ~taken
-        cluster[best] = True  # a degenerate (zero-area) best box still belongs to its cluster
-        taken |= cluster
-        weights = ranked[cluster] / ranked[cluster].sum()
-        out_boxes.append(weights @ boxes[cluster])
-        out_keypoints.append(np.tensordot(weights, keypoints[cluster], axes=1))
-        out_scores.append(float(ranked[best]))
-    if not out_scores:
-        return Detections(
-            boxes_norm=np.zeros((0, 4)),
-            keypoints_norm=np.zeros((0, NUM_KEYPOINTS, 2)),
-            scores=np.zeros(0),
-        )
+    ranked = scores[order]
+    # Boxes and keypoints side by side, so each cluster is merged by one weighted sum.
+    rows = np.concatenate(
+        [boxes_norm[order], keypoints_norm[order].reshape(len(order), 2 * NUM_KEYPOINTS)], axis=1
+    )
+    # M is a handful of anchors per face: plain Python clustering beats numpy's per-call
+    # overhead here, and the merge stays one weighted sum per cluster.
+    boxes = rows[:, :4].tolist()
+    remaining = list(range(len(order)))
+    merged: list[FloatArray] = []
+    best_scores: list[float] = []
+    while remaining:
+        best = remaining[0]
+        # The best box always belongs to its own cluster, even if degenerate (zero area).
+        cluster = [
+            i for i in remaining if i == best or box_iou(boxes[best], boxes[i]) > iou_threshold
+        ]
+        remaining = [i for i in remaining if i not in cluster]
+        weights = ranked[cluster]
+        merged.append((weights @ rows[cluster]) / weights.sum())
+        best_scores.append(float(ranked[best]))
+    out = np.stack(merged) if merged else np.zeros((0, 4 + 2 * NUM_KEYPOINTS))
     return Detections(
-        boxes_norm=np.stack(out_boxes),
-        keypoints_norm=np.stack(out_keypoints),
-        scores=np.asarray(out_scores),
+        boxes_norm=out[:, :4],
+        keypoints_norm=out[:, 4:].reshape(-1, NUM_KEYPOINTS, 2),
+        scores=np.asarray(best_scores, dtype=np.float64),
     )
 
 
@@ -321,7 +311,7 @@ def to_faces(detections: Detections, transform: LetterboxTransform) -> list[Face
         faces.append(
             Face(
                 box_px=(x_min, y_min, x_max, y_max),
-                keypoints_px=tuple((float(x), float(y)) for x, y in points.tolist()),
+                keypoints_px=tuple(map(tuple, points.tolist())),
                 score=float(score),
             )
         )

@@ -14,21 +14,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from device.faces import Face
+from device.faces import Face, box_iou
 
 # Two detections of the same person in consecutive frames overlap far more than this.
 SAME_PERSON_MIN_IOU = 0.3
-
-
-def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Intersection over union of two (x_min, y_min, x_max, y_max) boxes."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def pick_viewer(faces: Sequence[Face], previous: Face | None, switch_ratio: float) -> Face | None:

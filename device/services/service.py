@@ -24,8 +24,9 @@ from device.services.notify import Notifier
 
 log = logging.getLogger("mona_frame.service")
 
-# Longest the loop blocks on the camera or an idle wait, so SIGTERM and window events
-# are handled promptly.
+# Longest the loop blocks on the camera, so window events are handled promptly.
+# (An idle wait lasts until the next detection is due: stop.wait() returns at once on
+# SIGTERM, and waking more often would only cost the Pi power.)
 POLL_S = 0.1
 
 
@@ -110,7 +111,7 @@ class FrameService:
             now = self.clock()
             wait = self.pipeline.seconds_until_due(now)
             if wait > 0:  # nobody in view: detect only at the idle rate
-                stop.wait(min(wait, POLL_S))
+                stop.wait(wait)
                 continue
             frame = self.camera.latest(last_seq, POLL_S)
             now = self.clock()

@@ -163,16 +163,6 @@ def test_weighted_nms_of_nothing_is_empty() -> None:
     assert empty.keypoints_norm.shape == (0, 6, 2)
 
 
-def test_pairwise_iou() -> None:
-    box = np.array([0.0, 0.0, 2.0, 2.0])
-    others = np.array(
-        [[0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 3.0, 2.0], [5.0, 5.0, 6.0, 6.0], [1.0, 1.0, 1.0, 1.0]]
-    )
-    np.testing.assert_allclose(
-        blazeface.pairwise_iou(np.vstack([box, others]))[0, 1:], [1.0, 1 / 3, 0.0, 0.0]
-    )
-
-
 def test_faces_from_raw_maps_to_source_pixels() -> None:
     n = SHORT_RANGE.num_anchors
     raw_boxes = np.zeros((n, 16))

@@ -5,12 +5,11 @@ import random
 
 import pytest
 
-from device.faces import Face
+from device.faces import Face, box_iou
 from device.gaze import (
     GazeSettings,
     GazeTracker,
     OneEuroFilter,
-    box_iou,
     pick_viewer,
     pixel_to_yaw_deg,
     select_with_hysteresis,
