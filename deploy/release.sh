@@ -3,7 +3,8 @@
 #
 #   deploy/release.sh --host USER@HOST [--keep N] [--force] [--dry-run]
 #   deploy/release.sh --root DIR [--restart] [--keep N] [--force] [--dry-run]
-#   deploy/release.sh (--host USER@HOST | --root DIR) --rollback [--dry-run]
+#       (on the Pi itself: sudo deploy/release.sh --root /opt/mona-frame --restart)
+#   deploy/release.sh (--host USER@HOST | --root DIR [--restart]) --rollback [--dry-run]
 #   deploy/release.sh (--host USER@HOST | --root DIR) --prune [--keep N] [--dry-run]
 #
 # Layout on the target (ROOT is /opt/mona-frame for --host, as systemd/mona-frame.service
@@ -53,7 +54,7 @@ RELEASE_ID_RE='^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}(-dirty)?$'
 CLOCK_RETRIES=3
 
 usage() {
-    sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 die() {
@@ -116,11 +117,11 @@ restart_and_verify() {
 # prepare ROOT DRY: make ROOT/releases, drop half-built releases a killed deploy left,
 # then print "current ID" and "newest ID" (ID empty if none) for the deploying side.
 target_prepare() {
-    local root=$1 dir id current
+    local root=$1 dir id current tool
     DRY=$2
-    local tool
     for tool in python3 rsync; do
-        command -v "$tool" >/dev/null || die "the target has no $tool (apt-get install python3-venv rsync)"
+        command -v "$tool" >/dev/null \
+            || die "the target has no $tool (apt-get install python3-venv rsync)"
     done
     [[ $DRY == 1 ]] || mkdir -p "$root/releases"
     current=$(current_id "$root")
@@ -193,7 +194,8 @@ build_release() {
             linked=$((linked + 1))
         done
     fi
-    step "models: $linked linked from the current release; fetch_models.py checks them, fetches the rest"
+    step "models: $linked linked from the current release; fetch_models.py checks them" \
+        "and fetches the rest"
     if [[ $DRY != 1 ]]; then
         python=$(release_python "$dir")
         (cd "$dir" && "$python" models/fetch_models.py)
@@ -201,8 +203,8 @@ build_release() {
     step "compile bytecode (python -m compileall)"
     if [[ $DRY != 1 ]]; then
         python=$(release_python "$dir")
-        "$python" -m compileall -q -j 0 -x '/\.venv/' "$dir" >/dev/null \
-            || die "compileall failed in $id: run \`python -m compileall -q .\` to see the error"
+        "$python" -m compileall -q -j 0 -x '/\.venv/' "$dir" \
+            || die "compileall failed in $id (the error is above)"
         touch "$dir/$COMPLETE_MARKER"
     fi
 }
@@ -267,13 +269,17 @@ target_activate() {
 target_rollback() {
     local root=$1 restart=$2 systemctl=$3 delay=$4
     DRY=$5
-    local current previous="" id
+    local current previous="" id found=0
     current=$(current_id "$root")
     [[ -n $current ]] || die "$root/current does not exist: nothing to roll back"
     while IFS= read -r id; do
-        [[ $id == "$current" ]] && break
+        if [[ $id == "$current" ]]; then
+            found=1
+            break
+        fi
         previous=$id
     done < <(release_ids "$root")
+    ((found)) || die "current points to $current, not a release in $root/releases"
     [[ -n $previous ]] || die "no release older than the current $current to roll back to"
     step "switch current -> releases/$previous (was $current)"
     [[ $DRY == 1 ]] || switch_current "$root" "$previous"
@@ -325,7 +331,10 @@ run_target() {
 # from releases/PREVIOUS.
 copy_tree() {
     local src=$1 id=$2 previous=$3
-    local -a opts=(--links --perms --times "--chmod=u+rwX,go=rX" --from0 --files-from=-)
+    # --checksum: a file is linked when its content matches, not its size and mtime (an
+    # edit within one second keeps both); the tree is small, so hashing is cheap. No
+    # --times: a checkout that only touched a file must not cost a copy.
+    local -a opts=(--links --perms --checksum "--chmod=u+rwX,go=rX" --from0 --files-from=-)
     local dest
     [[ -n $previous ]] && opts+=("--link-dest=$ROOT/releases/$previous")
     if [[ -n $HOST ]]; then
@@ -343,19 +352,22 @@ copy_tree() {
     done | rsync "${opts[@]}" "$src/" "$dest"
 }
 
+# Settings from the command line and the environment (main sets them).
+KEEP=$DEFAULT_KEEP
+FORCE=0
+RESTART=0
+INSTALL=1
+SYSTEMCTL=systemctl
+VERIFY_DELAY_S=$DEFAULT_VERIFY_DELAY_S
+
 deploy() {
-    local keep=$1 force=$2 restart=$3 src sha id stamp current newest install=1 systemctl
-    local delay=${MONA_FRAME_VERIFY_DELAY_S:-$DEFAULT_VERIFY_DELAY_S} tries=0 line files
+    local src sha id stamp current newest tries=0 line files
     src=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --show-toplevel) \
         || die "deploy/release.sh must run from a git checkout of mona-frame"
     sha=$(git -C "$src" rev-parse --short=12 HEAD)
     if [[ -n $(git -C "$src" status --porcelain --untracked-files=no) ]]; then
         sha="$sha-dirty"
     fi
-    [[ ${MONA_FRAME_SKIP_INSTALL:-0} == 1 ]] && install=0
-    [[ ${MONA_FRAME_NO_RESTART:-0} == 1 ]] && restart=0
-    systemctl=${MONA_FRAME_SYSTEMCTL:-systemctl}
-    [[ $systemctl != *[[:space:]]* ]] || die "MONA_FRAME_SYSTEMCTL must be one path"
 
     step "inspect ${HOST:-local}:$ROOT"
     while IFS= read -r line; do
@@ -366,7 +378,7 @@ deploy() {
     done < <(run_target prepare "$ROOT" "$DRY")
     [[ -v current && -v newest ]] || die "could not inspect $ROOT on ${HOST:-this machine}"
 
-    if [[ $force == 0 && $sha != *-dirty && ${current#*-} == "$sha" ]]; then
+    if [[ $FORCE == 0 && $sha != *-dirty && ${current#*-} == "$sha" ]]; then
         step "current release $current already runs $sha; nothing to deploy (--force to redo)"
         return 0
     fi
@@ -389,8 +401,8 @@ deploy() {
             die "copying the tree failed; removed the partial release, current unchanged"
         fi
     fi
-    run_target activate "$ROOT" "$id" "$keep" "$install" "$restart" "$systemctl" "$delay" \
-        "$DRY" || die "deploy of $id failed; current is still ${current:-unset}"
+    run_target activate "$ROOT" "$id" "$KEEP" "$INSTALL" "$RESTART" "$SYSTEMCTL" \
+        "$VERIFY_DELAY_S" "$DRY" || die "deploy of $id failed; current is still ${current:-unset}"
 }
 
 main() {
@@ -399,27 +411,28 @@ main() {
         target_main "$@"
         return
     fi
-    local keep=$DEFAULT_KEEP action=deploy force=0 restart=0 systemctl delay
+    local action=deploy
     while (($#)); do
         case $1 in
-            --host) HOST=${2-}; [[ -n $HOST ]] || die "--host needs USER@HOST"; shift 2 ;;
-            --root) ROOT=${2-}; [[ -n $ROOT ]] || die "--root needs a directory"; shift 2 ;;
-            --keep) keep=${2-}; shift 2 || die "--keep needs a number" ;;
+            --host) HOST=${2-}; shift 2 || die "--host needs USER@HOST" ;;
+            --root) ROOT=${2-}; shift 2 || die "--root needs a directory" ;;
+            --keep) KEEP=${2-}; shift 2 || die "--keep needs a number" ;;
             --rollback) action=rollback; shift ;;
             --prune) action=prune; shift ;;
-            --force) force=1; shift ;;
-            --restart) restart=1; shift ;;
+            --force) FORCE=1; shift ;;
+            --restart) RESTART=1; shift ;;
             --dry-run) DRY=1; shift ;;
             -h | --help) usage; return 0 ;;
             *) usage >&2; die "unknown argument: $1" ;;
         esac
     done
-    [[ $keep =~ ^[1-9][0-9]*$ ]] || die "--keep must be a whole number >= 1, not '$keep'"
+    [[ $KEEP =~ ^[1-9][0-9]*$ ]] || die "--keep must be a whole number >= 1, not '$KEEP'"
     if [[ -n $HOST && -n $ROOT ]]; then
         die "give --host or --root, not both"
     elif [[ -n $HOST ]]; then
+        [[ $HOST != -* && $HOST != *[[:space:]]* ]] || die "not a USER@HOST: '$HOST'"
         ROOT=${MONA_FRAME_REMOTE_ROOT:-$REMOTE_ROOT}
-        restart=1
+        RESTART=1
     elif [[ -n $ROOT ]]; then
         [[ $ROOT == /* ]] || ROOT="$PWD/$ROOT"
         ROOT=${ROOT%/}
@@ -428,13 +441,16 @@ main() {
         die "give --host USER@HOST (a Pi) or --root DIR (a local directory)"
     fi
     [[ $ROOT =~ ^/[A-Za-z0-9._/-]*$ ]] || die "the root path may hold only A-Z a-z 0-9 . _ / -: $ROOT"
-    [[ ${MONA_FRAME_NO_RESTART:-0} == 1 ]] && restart=0
-    systemctl=${MONA_FRAME_SYSTEMCTL:-systemctl}
-    delay=${MONA_FRAME_VERIFY_DELAY_S:-$DEFAULT_VERIFY_DELAY_S}
+    [[ ${MONA_FRAME_SKIP_INSTALL:-0} == 1 ]] && INSTALL=0
+    [[ ${MONA_FRAME_NO_RESTART:-0} == 1 ]] && RESTART=0
+    SYSTEMCTL=${MONA_FRAME_SYSTEMCTL:-systemctl}
+    [[ $SYSTEMCTL != *[[:space:]]* ]] || die "MONA_FRAME_SYSTEMCTL must be one path"
+    VERIFY_DELAY_S=${MONA_FRAME_VERIFY_DELAY_S:-$DEFAULT_VERIFY_DELAY_S}
+    [[ $VERIFY_DELAY_S =~ ^[0-9]+$ ]] || die "MONA_FRAME_VERIFY_DELAY_S must be whole seconds"
     case $action in
-        deploy) deploy "$keep" "$force" "$restart" ;;
-        rollback) run_target rollback "$ROOT" "$restart" "$systemctl" "$delay" "$DRY" ;;
-        prune) run_target prune "$ROOT" "$keep" "$DRY" ;;
+        deploy) deploy ;;
+        rollback) run_target rollback "$ROOT" "$RESTART" "$SYSTEMCTL" "$VERIFY_DELAY_S" "$DRY" ;;
+        prune) run_target prune "$ROOT" "$KEEP" "$DRY" ;;
     esac
 }
 

@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 EXTRAS=${MONA_FRAME_EXTRAS:-dev,demo,systemd}
 
-# systemd-python compiles against libsystemd; systemd-analyze checks the unit file.
+# systemd-python compiles against libsystemd; systemd-analyze checks the unit file;
+# rsync and shellcheck are for deploy/release.sh and its tests.
 need_apt=()
-for pkg in libsystemd-dev pkg-config systemd; do
+for pkg in libsystemd-dev pkg-config systemd rsync shellcheck; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
