@@ -13,6 +13,10 @@ Weights: Apache-2.0, see models/README.md.
 Coordinate spaces, named in every variable:
     *_px    source-image pixels, continuous: pixel (i, j) covers [i, i+1) × [j, j+1)
     *_norm  model input normalised to [0, 1] over the whole (letterboxed) square input
+
+A detection may run on a region of the source image (a search tile, a tracking crop):
+the region is letterboxed straight out of the full image (a view, one resize, no copy)
+and the transform maps results back to the full image's pixels.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import numpy.typing as npt
 from device.faces import Face, box_iou
 
 FloatArray = npt.NDArray[np.float64]
+# A rectangle of whole source pixels: (x_min, y_min, x_max, y_max), max exclusive, so
+# (0, 0, width, height) is the whole image.
+PixelRegion = tuple[int, int, int, int]
 
 # Values per anchor in the regressor output: box (x, y, w, h) then 6 keypoints × (x, y)
 # (TensorsToDetectionsCalculator: num_coords 16, num_keypoints 6, num_values_per_keypoint 2).
@@ -121,8 +128,9 @@ SPECS: dict[str, BlazeFaceSpec] = {spec.name: spec for spec in (SHORT_RANGE, FUL
 class LetterboxTransform:
     """Maps the square model input back to the source image.
 
-    The source was resized by (scale_x, scale_y) (equal up to rounding of the resized
-    size) and pasted at (pad_x_px, pad_y_px) of the input_size_px square.
+    The source region starting at (offset_x_px, offset_y_px) (the whole image: 0, 0)
+    was resized by (scale_x, scale_y) (equal up to rounding of the resized size) and
+    pasted at (pad_x_px, pad_y_px) of the input_size_px square.
     """
 
     input_size_px: int
@@ -130,13 +138,16 @@ class LetterboxTransform:
     scale_y: float
     pad_x_px: float
     pad_y_px: float
+    offset_x_px: float = 0.0
+    offset_y_px: float = 0.0
 
     def norm_to_source_px(self, xy_norm: npt.ArrayLike) -> FloatArray:
         """(..., 2) points, norm → source px."""
         xy = np.asarray(xy_norm, dtype=np.float64)
         pad = np.array((self.pad_x_px, self.pad_y_px))
         scale = np.array((self.scale_x, self.scale_y))
-        result: FloatArray = (xy * self.input_size_px - pad) / scale
+        offset = np.array((self.offset_x_px, self.offset_y_px))
+        result: FloatArray = (xy * self.input_size_px - pad) / scale + offset
         return result
 
     def source_px_to_norm(self, xy_px: npt.ArrayLike) -> FloatArray:
@@ -144,29 +155,50 @@ class LetterboxTransform:
         xy = np.asarray(xy_px, dtype=np.float64)
         return np.stack(
             [
-                (xy[..., 0] * self.scale_x + self.pad_x_px) / self.input_size_px,
-                (xy[..., 1] * self.scale_y + self.pad_y_px) / self.input_size_px,
+                ((xy[..., 0] - self.offset_x_px) * self.scale_x + self.pad_x_px)
+                / self.input_size_px,
+                ((xy[..., 1] - self.offset_y_px) * self.scale_y + self.pad_y_px)
+                / self.input_size_px,
             ],
             axis=-1,
         )
 
 
+def check_region(region_px: PixelRegion, width_px: int, height_px: int) -> None:
+    """ValueError unless region_px is a non-empty rectangle inside a width × height image."""
+    x_min, y_min, x_max, y_max = region_px
+    if not (0 <= x_min < x_max <= width_px and 0 <= y_min < y_max <= height_px):
+        raise ValueError(
+            f"region {region_px!r} is empty or not inside the {width_px}x{height_px} image"
+        )
+
+
 def letterbox(
-    image_rgb: npt.NDArray[np.uint8], size_px: int, out: npt.NDArray[np.float32] | None = None
+    image_rgb: npt.NDArray[np.uint8],
+    size_px: int,
+    out: npt.NDArray[np.float32] | None = None,
+    region_px: PixelRegion | None = None,
 ) -> tuple[npt.NDArray[np.float32], LetterboxTransform]:
-    """Fit an image into a black size_px square, keeping its aspect ratio.
+    """Fit an image, or a region of it, into a black size_px square, keeping its aspect ratio.
 
     image_rgb: (H, W, 3) uint8.
     out: optional (1, size_px, size_px, 3) float32 buffer to fill (a detector reuses one
         so that no per-frame allocation is made).
+    region_px: the part of the image to use (default: all of it); it is resized
+        straight out of the image, without a copy.
     Returns the (1, size_px, size_px, 3) float32 tensor in [-1, 1] and the transform
-    from its normalised coordinates back to source pixels.
+    from its normalised coordinates back to the image's pixels.
     """
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ValueError(
             f"expected an (H, W, 3) uint8 RGB image, got shape {image_rgb.shape!r} "
             f"dtype {image_rgb.dtype!r}"
         )
+    offset_x = offset_y = 0
+    if region_px is not None:
+        check_region(region_px, image_rgb.shape[1], image_rgb.shape[0])
+        offset_x, offset_y, x_max, y_max = region_px
+        image_rgb = image_rgb[offset_y:y_max, offset_x:x_max]  # a view: no copy
     height, width = image_rgb.shape[:2]
     scale = size_px / max(height, width)
     resized_w = max(1, round(width * scale))
@@ -187,6 +219,8 @@ def letterbox(
         scale_y=resized_h / height,
         pad_x_px=float(pad_x),
         pad_y_px=float(pad_y),
+        offset_x_px=float(offset_x),
+        offset_y_px=float(offset_y),
     )
     return tensor, transform
 

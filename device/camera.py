@@ -1,5 +1,7 @@
 """Cameras: a Raspberry Pi camera, a USB webcam, or a video file, all behind one seam.
 
+(The Raspberry Pi camera lives in device/picamera.py.)
+
 Every camera grabs in its own daemon thread through LatestFrameGrabber, which keeps
 only the newest frame: a slow consumer never works through a backlog. A video file
 read with realtime=False is the exception: the grabber then hands over every frame,
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -35,6 +37,10 @@ MAX_CONSECUTIVE_READ_FAILURES = 30
 V4L2_BUFFER_COUNT = 1
 # Some containers report no frame rate; pace realtime playback at this instead.
 FALLBACK_VIDEO_FPS = 30.0
+# A video file standing in for a camera is decoded by one thread: FFmpeg's default of one
+# per core takes CPU from the detector and keeps a frame pool per thread (measured at
+# 1280x720 on 2 cores: 21 MB resident with the default, 9 MB with one thread).
+VIDEO_DECODE_THREADS = 1
 _USB_SOURCE = re.compile(r"(?:usb:)?(\d+)")
 _VALID_SOURCES = (
     "'picamera2', 'usb:N' (or just N), '/dev/videoN', or the path of an existing video file"
@@ -186,8 +192,12 @@ class _Pacer:
         self._n += 1
 
 
-class _GrabbingCamera:
-    """Camera plumbing shared by the real cameras: a grabber and the context manager."""
+class GrabbingCamera:
+    """Camera plumbing shared by the real cameras: a grabber and the context manager.
+
+    A subclass sets self._grabber (a LatestFrameGrabber over its own grab function)
+    and implements _release().
+    """
 
     _grabber: LatestFrameGrabber
 
@@ -208,7 +218,7 @@ class _GrabbingCamera:
     def _release(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> _GrabbingCamera:
+    def __enter__(self) -> GrabbingCamera:
         self.start()
         return self
 
@@ -221,12 +231,22 @@ class _GrabbingCamera:
         self.close()
 
 
+def bgr_to_rgb_in_place(bgr: np.ndarray) -> np.ndarray:
+    """The frame OpenCV just decoded, its channels swapped to RGB in its own buffer.
+
+    No second frame-sized array per frame (2.7 MB at 1280x720); the decoder hands out a
+    new buffer for every read, so nothing else sees the change.
+    """
+    rgb: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
+    return rgb
+
+
 def _v4l2_backend() -> int:
     """OpenCV's V4L2 backend on Linux (no GStreamer/FFmpeg guessing), any elsewhere."""
     return int(cv2.CAP_V4L2) if sys.platform.startswith("linux") else int(cv2.CAP_ANY)
 
 
-class OpenCVCamera(_GrabbingCamera):
+class OpenCVCamera(GrabbingCamera):
     """A USB webcam (or any V4L2 device) read through OpenCV.
 
     device: an index (0 for /dev/video0) or a device path such as /dev/video0 or
@@ -261,7 +281,7 @@ class OpenCVCamera(_GrabbingCamera):
             ok, bgr = self._cap.read()
             if ok:
                 self._failures = 0
-                return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                return bgr_to_rgb_in_place(bgr)
             self._failures += 1
             if self._failures >= MAX_CONSECUTIVE_READ_FAILURES:
                 raise CameraError(f"{self._failures} reads in a row failed — was it unplugged?")
@@ -270,7 +290,7 @@ class OpenCVCamera(_GrabbingCamera):
         self._cap.release()
 
 
-class VideoFileCamera(_GrabbingCamera):
+class VideoFileCamera(GrabbingCamera):
     """A video file played as a camera (simulation, demos, benchmarks).
 
     loop: start again at the end instead of ending.
@@ -283,7 +303,7 @@ class VideoFileCamera(_GrabbingCamera):
         self.name = str(self.path)
         if not self.path.is_file():
             raise CameraError(f"video file {self.name!r} not found")
-        self._cap = cv2.VideoCapture(self.name)
+        self._cap = self._open()
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok:
             self._cap.release()
@@ -298,6 +318,11 @@ class VideoFileCamera(_GrabbingCamera):
         self._pacer = _Pacer(self.fps) if realtime else None
         self._grabber = LatestFrameGrabber(self._grab, self.name, lossless=not realtime)
 
+    def _open(self) -> cv2.VideoCapture:
+        return cv2.VideoCapture(
+            self.name, cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, VIDEO_DECODE_THREADS]
+        )
+
     def _read_bgr(self) -> np.ndarray | None:
         if self._pending is not None:
             bgr, self._pending = self._pending, None
@@ -306,7 +331,7 @@ class VideoFileCamera(_GrabbingCamera):
         if not ok and self._loop:
             # Reopen rather than seek: seeking to frame 0 is not exact in every container.
             self._cap.release()
-            self._cap = cv2.VideoCapture(self.name)
+            self._cap = self._open()
             ok, bgr = self._cap.read()
         return bgr if ok else None
 
@@ -316,66 +341,13 @@ class VideoFileCamera(_GrabbingCamera):
             return None
         if self._pacer is not None:
             self._pacer.wait()
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return bgr_to_rgb_in_place(bgr)
 
     def _release(self) -> None:
         self._cap.release()
 
 
-class Picamera2Camera(_GrabbingCamera):
-    """A Raspberry Pi camera through Picamera2 (only on a Pi).
-
-    Stream choice: the MAIN stream as "RGB888" at the requested size, no lores
-    stream. The ISP scales and converts to RGB in hardware on both Pi 4 and Pi 5,
-    whereas a Pi 4 lores stream can only be YUV420 and would cost a CPU conversion
-    every frame; lores only pays off when a large main stream is needed as well,
-    which the frame never does. Picamera2's "RGB888" is [B, G, R] in memory, so
-    each frame is converted to RGB.
-    """
-
-    def __init__(self, width: int, height: int, fps: float) -> None:
-        self.name = "picamera2"
-        try:
-            from picamera2 import Picamera2
-        except ImportError:
-            raise CameraError(
-                "Picamera2 is not installed: on a Raspberry Pi run "
-                "`sudo apt install python3-picamera2` and create the venv with "
-                "--system-site-packages"
-            ) from None
-        try:
-            self._cam: Any = Picamera2()
-        except (IndexError, RuntimeError) as exc:
-            raise CameraError(
-                f"no Raspberry Pi camera found ({exc}) — check the ribbon cable and run "
-                "`rpicam-hello --list-cameras`"
-            ) from None
-        try:
-            config = self._cam.create_video_configuration(
-                main={"size": (width, height), "format": "RGB888"},
-                controls={"FrameRate": float(fps)},
-            )
-            self._cam.configure(config)
-            self._cam.start()
-        except Exception as exc:
-            self._cam.close()
-            raise CameraError(
-                f"cannot start the Raspberry Pi camera at {width}x{height} {fps} fps: {exc}"
-            ) from exc
-        self._grabber = LatestFrameGrabber(self._grab, self.name)
-
-    def _grab(self) -> np.ndarray:
-        bgr = self._cam.capture_array("main")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    def _release(self) -> None:
-        try:
-            self._cam.stop()
-        finally:
-            self._cam.close()
-
-
-class FrameListCamera(_GrabbingCamera):
+class FrameListCamera(GrabbingCamera):
     """Frames already in memory played as a camera, for tests and benchmarks.
 
     Stands in for a camera whose image processor delivers ready RGB buffers (as a
@@ -415,6 +387,8 @@ def open_camera(
 ) -> Camera:
     """The camera named by `source` (see _VALID_SOURCES); loop/realtime only apply to files."""
     if source == "picamera2":
+        from device.picamera import Picamera2Camera  # only on a Pi
+
         return Picamera2Camera(width, height, fps)
     usb = _USB_SOURCE.fullmatch(source)
     if usb:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device import blazeface
+from device.blazeface import PixelRegion
 from device.errors import ModelError
 from device.faces import Face
 from device.models import model_path
@@ -29,10 +30,15 @@ _SCORES_LAST_DIM = 1
 
 
 class Detector(Protocol):
-    """Finds faces in an RGB frame."""
+    """Finds faces in an RGB frame, or in a region of it."""
 
-    def detect(self, image_rgb: npt.NDArray[np.uint8]) -> list[Face]:
-        """image_rgb: (H, W, 3) uint8. Faces in its pixels, highest score first."""
+    def detect(
+        self, image_rgb: npt.NDArray[np.uint8], region_px: PixelRegion | None = None
+    ) -> list[Face]:
+        """image_rgb: (H, W, 3) uint8; region_px: where to look (default: everywhere).
+
+        Faces in the frame's pixels (whatever the region), highest score first.
+        """
         ...
 
     def close(self) -> None: ...
@@ -135,10 +141,18 @@ class BlazeFaceDetector:
         interpreter.invoke()
         self.invoke_seconds = time.perf_counter() - start
 
-    def detect(self, image_rgb: npt.NDArray[np.uint8]) -> list[Face]:
-        """image_rgb: (H, W, 3) uint8. Faces in its pixels, highest score first."""
+    def detect(
+        self, image_rgb: npt.NDArray[np.uint8], region_px: PixelRegion | None = None
+    ) -> list[Face]:
+        """image_rgb: (H, W, 3) uint8; region_px: the part to run the network on.
+
+        Faces in image_rgb's pixels, highest score first. A face cut by the region's
+        edge keeps the box the network predicts for it, reaching past the edge.
+        """
         interpreter = self._require_open()
-        tensor, transform = blazeface.letterbox(image_rgb, self.spec.input_size_px, self._input)
+        tensor, transform = blazeface.letterbox(
+            image_rgb, self.spec.input_size_px, self._input, region_px
+        )
         interpreter.set_tensor(self._input_index, tensor)
         self.invoke()
         return blazeface.faces_from_raw(
@@ -171,7 +185,9 @@ class FakeDetector:
     """A Detector for tests: returns scripted faces.
 
     script: one face list per detect() call (an empty list once it runs out), or a
-    callable given each frame. `frames` records every frame passed to detect().
+    callable given each frame; the faces are in frame pixels. Like a real detector,
+    a call with a region sees only the faces whose centre lies inside it. `frames`
+    and `regions` record every call's frame and region (None: the whole frame).
     """
 
     def __init__(self, script: FaceScript) -> None:
@@ -180,16 +196,29 @@ class FakeDetector:
             None if callable(script) else iter(script)
         )
         self.frames: list[npt.NDArray[np.uint8]] = []
+        self.regions: list[PixelRegion | None] = []
         self.closed = False
 
-    def detect(self, image_rgb: npt.NDArray[np.uint8]) -> list[Face]:
+    def detect(
+        self, image_rgb: npt.NDArray[np.uint8], region_px: PixelRegion | None = None
+    ) -> list[Face]:
         if self.closed:
             raise RuntimeError("FakeDetector used after close()")
         self.frames.append(image_rgb)
+        self.regions.append(region_px)
         if self._lists is None:
             assert callable(self._script)
-            return list(self._script(image_rgb))
-        return list(next(self._lists, []))
+            faces = list(self._script(image_rgb))
+        else:
+            faces = list(next(self._lists, []))
+        if region_px is None:
+            return faces
+        x_min, y_min, x_max, y_max = region_px
+        return [
+            f
+            for f in faces
+            if x_min <= f.center_px[0] < x_max and y_min <= f.center_px[1] < y_max
+        ]
 
     def close(self) -> None:
         self.closed = True

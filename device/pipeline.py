@@ -2,6 +2,11 @@
 
 Shared by the service loop and `mona-frame simulate` so that what the simulator shows is
 exactly what the frame on the wall does.
+
+While nobody is in view the FaceFinder searches the room (the whole frame plus tiles
+across the head-height band) at the idle rate only; once the gaze tracker has a viewer,
+every frame is detected, by tracking a crop around that viewer's face. A frame in which
+the track finds no face sends the finder back to searching.
 """
 
 from __future__ import annotations
@@ -12,29 +17,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from device.blazeface import PixelRegion
 from device.detector import Detector
 from device.faces import Face
+from device.finder import DetectionMode, FaceFinder
 from device.gaze import GazeSettings, GazeState, GazeTracker
+from device.search import SearchSettings
 
 
 @dataclass(frozen=True)
 class FrameResult:
     """What happened to one camera frame.
 
-    detected: whether the detector ran on it (while the room is empty it runs only at
-    the idle rate); faces: what it found (empty when it did not run); frame_index:
-    the pack frame to show.
+    mode: whether the detector searched, tracked, or did not run (idle: while the room
+    is empty it runs only at the idle rate); faces: what it found, in frame px (empty
+    when idle); regions_px: where it ran (the whole frame and the tiles, or the track
+    crop); frame_index: the pack frame to show.
     """
 
     t_s: float
-    detected: bool
+    mode: DetectionMode
     faces: tuple[Face, ...]
     gaze: GazeState
     frame_index: int
+    regions_px: tuple[PixelRegion, ...] = ()
+
+    @property
+    def detected(self) -> bool:
+        """Whether the detector ran on this frame."""
+        return self.mode is not DetectionMode.IDLE
 
 
 class GazePipeline:
-    """Detector + GazeTracker; decides per frame whether detection is due."""
+    """FaceFinder + GazeTracker; decides per frame whether detection is due."""
 
     def __init__(
         self,
@@ -43,8 +58,10 @@ class GazePipeline:
         settings: GazeSettings,
         idle_rate_hz: float,
         pitch_index: int = 0,
+        search: SearchSettings | None = None,
     ) -> None:
         self.detector = detector
+        self.finder = FaceFinder(detector, search)
         self.tracker = GazeTracker(yaw_table_deg, settings)
         self.idle_period_s = 1.0 / idle_rate_hz
         self.frame_offset = pitch_index * len(yaw_table_deg)
@@ -69,12 +86,25 @@ class GazePipeline:
         """Handle the camera frame captured at `t_s` (seconds, monotonic)."""
         if not self.detection_due(t_s):
             return FrameResult(
-                t_s, False, (), self._state, self.frame_offset + self._state.yaw_index
+                t_s, DetectionMode.IDLE, (), self._state, self.frame_offset + self._state.yaw_index
             )
         self._last_detect_s = t_s
-        faces = tuple(self.detector.detect(image_rgb))
-        self._state = self.tracker.update(t_s, faces, image_rgb.shape[1])
-        return FrameResult(t_s, True, faces, self._state, self.frame_offset + self._state.yaw_index)
+        finding = self.finder.find(image_rgb)
+        # The gaze angle comes from the eye position in the whole frame, so the frame's
+        # own width (and the camera's field of view) is what converts it, whatever crop
+        # the detector ran on.
+        self._state = self.tracker.update(t_s, finding.faces, image_rgb.shape[1])
+        # Follow the viewer the tracker picked, if this frame found them; a frame that
+        # found nobody sends the finder back to searching.
+        self.finder.follow(self._state.viewer if finding.faces else None)
+        return FrameResult(
+            t_s,
+            finding.mode,
+            finding.faces,
+            self._state,
+            self.frame_offset + self._state.yaw_index,
+            finding.regions_px,
+        )
 
     @property
     def viewer_present(self) -> bool:

@@ -3,7 +3,8 @@
 Every camera frame goes through the same GazePipeline as on the wall, timed by the
 video's own clock (frame n is at n / fps seconds), so the idle rate, smoothing and
 hysteresis behave as they would live. Output: a side-by-side video (camera view with
-the detections | what the frame shows) and optionally a JSON-lines trace.
+the detections and where the detector looked: the search tiles or the tracking crop |
+what the frame shows) and optionally a JSON-lines trace with each frame's mode.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from device.camera import VideoFileCamera
 from device.errors import MonaFrameError
 from device.faces import Face
+from device.finder import DetectionMode
 from device.pack import FramePack
 from device.pipeline import FrameResult, GazePipeline
 
@@ -28,8 +30,19 @@ from device.pipeline import FrameResult, GazePipeline
 VIEWER_RGB = (0, 230, 0)
 OTHER_FACE_RGB = (230, 160, 0)
 EYE_RGB = (255, 40, 40)
+# Where the detector ran: the search's tiles (the whole-frame pass is not drawn) and
+# the tracking crop.
+SEARCH_TILE_RGB = (80, 180, 255)
+TRACK_CROP_RGB = (255, 230, 0)
 # A frame with no detection (idle rate) is drawn with this dimming so it is visible in the video.
 IDLE_DIM = 0.6
+# Overlay lines and text were sized for a 640-px-wide camera view; wider views scale them.
+OVERLAY_REFERENCE_WIDTH_PX = 640
+
+
+def overlay_scale(view: np.ndarray) -> int:
+    """Line width / text scale factor for a camera view: 1 up to 640 px wide, 2 at 1280."""
+    return max(1, round(view.shape[1] / OVERLAY_REFERENCE_WIDTH_PX))
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,12 @@ def face_record(face: Face) -> dict[str, Any]:
 
 
 def trace_record(seq: int, result: FrameResult, pack: FramePack) -> dict[str, Any]:
-    """One trace line: time (s), faces, viewer angle (deg) and the chosen frame."""
+    """One trace line: time (s), detection mode, faces, viewer angle (deg), chosen frame.
+
+    mode: "search" (whole frame + tiles), "track" (one crop around the viewer) or
+    "idle" (no detection this frame); regions: where the detector ran, [x_min, y_min,
+    x_max, y_max] px each, the whole frame first for a search.
+    """
     g = result.gaze
     viewer = None
     if g.viewer is not None and result.detected:
@@ -61,9 +79,8 @@ def trace_record(seq: int, result: FrameResult, pack: FramePack) -> dict[str, An
     return {
         "t": round(result.t_s, 4),
         "seq": seq,
-        "mode": "track"
-        if result.detected and g.viewer is not None
-        else ("search" if result.detected else "idle"),
+        "mode": str(result.mode),
+        "regions": [list(r) for r in result.regions_px],
         "detected": result.detected,
         "faces": [face_record(f) for f in result.faces],
         "viewer": viewer,
@@ -74,25 +91,42 @@ def trace_record(seq: int, result: FrameResult, pack: FramePack) -> dict[str, An
     }
 
 
+def draw_regions(view: np.ndarray, result: FrameResult) -> None:
+    """Outline where the detector ran: search tiles (not the whole frame) or the crop."""
+    if result.mode is DetectionMode.SEARCH:
+        regions, colour = result.regions_px[1:], SEARCH_TILE_RGB
+    elif result.mode is DetectionMode.TRACK:
+        regions, colour = result.regions_px, TRACK_CROP_RGB
+    else:
+        return
+    for x0, y0, x1, y1 in regions:
+        cv2.rectangle(view, (x0, y0), (x1 - 1, y1 - 1), colour, overlay_scale(view))
+
+
 def draw_camera_view(image_rgb: np.ndarray, result: FrameResult) -> np.ndarray:
     view = image_rgb.copy()
     if not result.detected:
         view = (view * IDLE_DIM).astype(np.uint8)
+    draw_regions(view, result)
     for face in result.faces:
         colour = VIEWER_RGB if face is result.gaze.viewer else OTHER_FACE_RGB
         x0, y0, x1, y1 = (int(round(v)) for v in face.box_px)
-        cv2.rectangle(view, (x0, y0), (x1, y1), colour, 2)
+        cv2.rectangle(view, (x0, y0), (x1, y1), colour, 2 * overlay_scale(view))
         for i in (0, 1):
             ex, ey = face.keypoints_px[i]
-            cv2.circle(view, (int(round(ex)), int(round(ey))), 3, EYE_RGB, -1)
+            centre = (int(round(ex)), int(round(ey)))
+            cv2.circle(view, centre, 3 * overlay_scale(view), EYE_RGB, -1)
     g = result.gaze
     label = (
         "idle"
         if not result.detected
-        else ("nobody" if g.viewer_yaw_deg is None else f"viewer {g.viewer_yaw_deg:+.1f} deg")
+        else f"{result.mode}: "
+        + ("nobody" if g.viewer_yaw_deg is None else f"viewer {g.viewer_yaw_deg:+.1f} deg")
     )
+    k = overlay_scale(view)
     cv2.putText(
-        view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA
+        view, label, (8 * k, 24 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * k, (255, 255, 255), 2 * k,
+        cv2.LINE_AA,
     )
     return view
 

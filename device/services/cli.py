@@ -24,6 +24,12 @@ from device.errors import ConfigError, ModelError, MonaFrameError, PackError
 EX_CONFIG = 78  # sysexits.h: configuration error
 EX_FAILURE = 1
 EX_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+# The generated viewer of `simulate` walks past this far from the camera: beyond the
+# whole-frame pass's reach, so the demo shows a tiled search finding them, then tracking.
+DEMO_VIEWER_DISTANCE_M = 2.5
+# Narrowest face each model finds, as a fraction of the side of the square it runs on
+# (measured on the package photos: 12 px of full range's 192, 13 px of short range's 128).
+SMALLEST_FACE_OF_INPUT = {"full_range": 0.065, "short_range": 0.1}
 
 log = logging.getLogger("mona_frame")
 
@@ -155,7 +161,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     def check_model() -> str:
         with open_detector(config) as detector:
-            return f"{config.detector.model} loaded ({detector.model_path.name})"
+            return (
+                f"{config.detector.model} loaded ({detector.model_path.name}); "
+                + describe_search(config)
+            )
 
     def check_camera() -> str:
         with open_camera_from(config) as camera:
@@ -187,8 +196,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else EX_FAILURE
 
 
+def describe_search(config: Any) -> str:
+    """One line on how a search covers the configured camera frame, and how far it sees."""
+    from device.optics import face_distance_m
+    from device.search import search_layout
+    from device.services.service import search_settings
+
+    c = config.camera
+    layout = search_layout(c.width, c.height, search_settings(config))
+    if not layout.tiles_px:
+        return f"search: the whole {c.width}x{c.height} frame only"
+    x0, y0, x1, y1 = layout.tiles_px[0]
+    smallest_px = SMALLEST_FACE_OF_INPUT[config.detector.model] * (x1 - x0)
+    far_m = face_distance_m(smallest_px, c.width, c.horizontal_fov_deg)
+    return (
+        f"search: whole {c.width}x{c.height} frame + {len(layout.tiles_px)} tiles of "
+        f"{x1 - x0}x{y1 - y0} px (faces down to ~{smallest_px:.0f} px, ~{far_m:.1f} m)"
+    )
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from device import demo
+    from device.optics import face_width_px
     from device.pack import load_pack
     from device.services.service import make_pipeline
     from device.simulate import simulate
@@ -203,8 +232,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"using the built-in demo pack ({pack.root})", file=sys.stderr)
         viewer = Path(args.viewer) if args.viewer else None
         if viewer is None:
-            viewer = demo.write_viewer_video(cache_dir() / "demo-viewer.mp4", detector.detect)
-            print(f"using a generated viewer video ({viewer})", file=sys.stderr)
+            c = config.camera
+            face_px = face_width_px(DEMO_VIEWER_DISTANCE_M, c.width, c.horizontal_fov_deg)
+            viewer = demo.write_viewer_video(
+                cache_dir() / "demo-viewer.mp4",
+                detector.detect,
+                path=demo.ViewerPath(face_width=face_px / c.width),
+                size=(c.width, c.height),
+            )
+            print(
+                f"using a generated viewer video ({viewer}): a viewer "
+                f"{DEMO_VIEWER_DISTANCE_M:g} m away walking past",
+                file=sys.stderr,
+            )
         elif not viewer.is_file():
             raise MonaFrameError(f"{viewer}: viewer video not found")
         summary = simulate(

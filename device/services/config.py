@@ -2,7 +2,7 @@
 
     [pack]      PackConfig       where the frame pack lives
     [camera]    CameraConfig     which camera, its size, rate and field of view
-    [detector]  DetectorConfig   which BlazeFace model and how it runs
+    [detector]  DetectorConfig   which BlazeFace model, how it runs, searches and tracks
     [gaze]      GazeConfig       smoothing and viewer-switching of the eyes
     [display]   DisplayConfig    SDL driver, window, rotation, blanking
     [service]   ServiceConfig    status/stall timing and the log level
@@ -38,6 +38,12 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 DETECTOR_MODELS = ("short_range", "full_range")
 ROTATIONS_DEG = (0, 90, 180, 270)
 MAX_DETECTOR_THREADS = 8  # a Pi has 4 cores; more threads than 8 only adds contention
+# Each search tile costs one more detector run per search. 12 tiles across a 1280-px
+# frame are ~270 px and find ~18 px faces (~8 m, beyond any room) for 13 runs a search.
+MAX_SEARCH_TILES = 12
+# The tracking crop must hold the face and room to move: below 2 face widths a viewer
+# walking past leaves it between two frames; above 10 the face is too small in it.
+TRACK_CROP_FACE_WIDTHS_RANGE = (2.0, 10.0)
 _USB_SOURCE = re.compile(r"usb:\d+")
 _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # SDL_VIDEODRIVER accepts one driver name or a comma-separated list of them.
@@ -73,8 +79,9 @@ class CameraConfig:
 
     SECTION: ClassVar[str] = "camera"
     source: str = "picamera2"
-    width: int = 640
-    height: int = 480
+    # 1280x720: large enough for a face 5 m away to be ~30 px wide (bench/range.py).
+    width: int = 1280
+    height: int = 720
     fps: float = 30.0
     mirror: bool = False
     horizontal_fov_deg: float = 66.0  # Raspberry Pi Camera Module 3 (standard lens)
@@ -96,18 +103,27 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """[detector]: the BlazeFace model, its thread count and score threshold.
+    """[detector]: the BlazeFace model, how it runs, searches the room and tracks a viewer.
 
     model_dir "" means the models/ folder of this installation; idle_rate_hz is the
-    detection rate while nobody is in view.
+    search rate while nobody is in view. A search runs the model on the whole frame and
+    on search_tiles square tiles across the band from head_band_top to head_band_bottom
+    (fractions of the frame height from the top), overlapping so that a face up to
+    max_far_face_px wide is whole in one. Tracking runs it on one crop
+    track_crop_face_widths face widths wide. See device/search.py.
     """
 
     SECTION: ClassVar[str] = "detector"
-    model: str = "short_range"
+    model: str = "full_range"
     model_dir: str = ""
     num_threads: int = 1
     min_score: float = 0.5
-    idle_rate_hz: float = 4.0
+    idle_rate_hz: float = 1.0
+    search_tiles: int = 4
+    head_band_top: float = 0.2
+    head_band_bottom: float = 0.75
+    max_far_face_px: int = 120
+    track_crop_face_widths: float = 4.0
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -115,6 +131,12 @@ class DetectorConfig:
         _check_range(self, "num_threads", ge=1, le=MAX_DETECTOR_THREADS)
         _check_range(self, "min_score", ge=0, le=1)
         _check_range(self, "idle_rate_hz", gt=0)
+        _check_range(self, "search_tiles", ge=0, le=MAX_SEARCH_TILES)
+        _check_range(self, "head_band_top", ge=0, lt=1)
+        _check_range(self, "head_band_bottom", gt=self.head_band_top, le=1)
+        _check_range(self, "max_far_face_px", ge=1)
+        low, high = TRACK_CROP_FACE_WIDTHS_RANGE
+        _check_range(self, "track_crop_face_widths", ge=low, le=high)
 
     @property
     def model_dir_path(self) -> Path | None:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from device.camera import Camera
 from device.detector import Detector
 from device.display import Display
+from device.finder import DetectionMode
 from device.gaze import GazeSettings
 from device.pack import FramePack
 from device.pipeline import FrameResult, GazePipeline
+from device.search import SearchSettings
 from device.services.config import Config
 from device.services.notify import Notifier
 
@@ -47,6 +49,18 @@ def gaze_settings(config: Config) -> GazeSettings:
     )
 
 
+def search_settings(config: Config) -> SearchSettings:
+    """The face finder's search and tracking settings from the [detector] config section."""
+    d = config.detector
+    return SearchSettings(
+        tiles=d.search_tiles,
+        head_band_top=d.head_band_top,
+        head_band_bottom=d.head_band_bottom,
+        max_far_face_px=d.max_far_face_px,
+        track_crop_face_widths=d.track_crop_face_widths,
+    )
+
+
 def make_pipeline(config: Config, pack: FramePack, detector: Detector) -> GazePipeline:
     return GazePipeline(
         detector,
@@ -54,6 +68,7 @@ def make_pipeline(config: Config, pack: FramePack, detector: Detector) -> GazePi
         gaze_settings(config),
         config.detector.idle_rate_hz,
         pitch_index=pack.level_pitch_index,
+        search=search_settings(config),
     )
 
 
@@ -64,6 +79,7 @@ class _Window:
     started_s: float
     frames: int = 0
     detections: int = 0
+    searches: int = 0
 
 
 class FrameService:
@@ -132,6 +148,7 @@ class FrameService:
             self.last_result = result
             window.frames += 1
             window.detections += result.detected
+            window.searches += result.mode is DetectionMode.SEARCH
 
             present = self.pipeline.viewer_present
             if present != was_present:
@@ -169,8 +186,10 @@ class FrameService:
         fps = window.frames / elapsed
         faces = len(result.faces)
         yaw = self.pack.yaw_deg[result.gaze.yaw_index]
+        mode = "tracking" if self.pipeline.finder.following is not None else "searching"
         text = (
-            f"{fps:.1f} fps, {window.detections / elapsed:.1f} detections/s, {faces} face(s), "
+            f"{fps:.1f} fps, {window.detections / elapsed:.1f} detections/s "
+            f"({window.searches / elapsed:.1f} searches/s), {faces} face(s), {mode}, "
             f"frame {result.frame_index + 1}/{self.pack.n_frames} (yaw {yaw:+.0f}°)"
             + (", screen blank" if self.blank else "")
         )
@@ -180,6 +199,7 @@ class FrameService:
             extra={
                 "FPS": round(fps, 1),
                 "FACES": faces,
+                "MODE": mode,
                 "FRAME": result.frame_index,
                 "YAW_DEG": yaw,
                 "SCREEN_BLANK": int(self.blank),

@@ -182,3 +182,38 @@ def test_faces_from_raw_maps_to_source_pixels() -> None:
     )
     np.testing.assert_allclose(face.keypoints_px, [(centre_x, centre_y)] * 6)
     assert face.score == pytest.approx(1 / (1 + np.exp(-3.0)))
+
+
+@pytest.mark.parametrize(
+    ("region", "x", "y"),
+    [
+        ((100, 50, 400, 350), 250, 120),
+        ((0, 0, 640, 480), 500, 100),
+        ((320, 240, 640, 300), 600, 260),
+    ],
+)
+def test_letterbox_of_a_region_maps_back_to_the_whole_image(
+    region: tuple[int, int, int, int], x: int, y: int
+) -> None:
+    image = _dot_image(480, 640, x, y)
+    tensor, transform = blazeface.letterbox(image, 128, region_px=region)
+    assert (transform.offset_x_px, transform.offset_y_px) == region[:2]
+    back_px = transform.norm_to_source_px(_dot_centre_norm(tensor))
+    tolerance_px = 0.5 / min(transform.scale_x, transform.scale_y)
+    np.testing.assert_allclose(back_px, [x + 0.5, y + 0.5], atol=tolerance_px)
+    np.testing.assert_allclose(
+        transform.source_px_to_norm(back_px), _dot_centre_norm(tensor), atol=1e-9
+    )
+    # The same as letterboxing a copy of the region, only shifted.
+    crop = np.ascontiguousarray(image[region[1] : region[3], region[0] : region[2]])
+    crop_tensor, crop_transform = blazeface.letterbox(crop, 128)
+    np.testing.assert_array_equal(tensor, crop_tensor)
+    assert crop_transform.scale_x == transform.scale_x
+
+
+@pytest.mark.parametrize(
+    "region", [(0, 0, 0, 10), (10, 10, 5, 20), (-1, 0, 10, 10), (0, 0, 641, 480), (0, 470, 10, 481)]
+)
+def test_letterbox_refuses_a_region_outside_the_image(region: tuple[int, int, int, int]) -> None:
+    with pytest.raises(ValueError, match="not inside the 640x480 image"):
+        blazeface.letterbox(np.zeros((480, 640, 3), np.uint8), 128, region_px=region)

@@ -16,11 +16,11 @@ from device.camera import (
     Frame,
     LatestFrameGrabber,
     OpenCVCamera,
-    Picamera2Camera,
     VideoFileCamera,
     open_camera,
 )
 from device.errors import CameraError
+from device.picamera import Picamera2Camera, full_view_sensor_mode
 
 CLIP_FPS = 30.0
 CLIP_WH = (64, 48)
@@ -204,10 +204,20 @@ def test_missing_picamera2_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
         open_camera("picamera2", 640, 480, 30)
 
 
+# Camera Module 3 (IMX708) as `rpicam-hello --list-cameras` lists it: the 1536x864 mode
+# is cut from the middle of the sensor, the other two see the whole field of view.
+IMX708_MODES = [
+    {"size": (1536, 864), "crop_limits": (768, 432, 3072, 1728), "fps": 120.13, "bit_depth": 10},
+    {"size": (2304, 1296), "crop_limits": (0, 0, 4608, 2592), "fps": 56.03, "bit_depth": 10},
+    {"size": (4608, 2592), "crop_limits": (0, 0, 4608, 2592), "fps": 14.35, "bit_depth": 10},
+]
+
+
 class _FakePicamera2:
-    """Stands in for picamera2.Picamera2: hands out BGR frames, records the calls."""
+    """Stands in for picamera2.Picamera2: an IMX708's modes, RGB frames, records the calls."""
 
     instances: list[_FakePicamera2] = []
+    sensor_modes = IMX708_MODES
 
     def __init__(self) -> None:
         self.config: dict[str, Any] = {}
@@ -226,9 +236,9 @@ class _FakePicamera2:
     def capture_array(self, stream: str) -> np.ndarray:
         time.sleep(0.001)
         width, height = self.config[stream]["size"]
-        bgr = np.zeros((height, width, 3), np.uint8)
-        bgr[..., 0] = 200  # blue, as Picamera2's "RGB888" stores it first
-        return bgr
+        rgb = np.zeros((height, width, 3), np.uint8)
+        rgb[..., 2] = 200  # blue, stored last by Picamera2's "BGR888"
+        return rgb
 
     def stop(self) -> None:
         self.calls.append("stop")
@@ -237,7 +247,7 @@ class _FakePicamera2:
         self.calls.append("close")
 
 
-def test_picamera2_camera_uses_the_main_stream_and_returns_rgb(
+def test_picamera2_camera_uses_the_main_stream_rgb_and_the_full_field_of_view(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     module = types.ModuleType("picamera2")
@@ -246,11 +256,31 @@ def test_picamera2_camera_uses_the_main_stream_and_returns_rgb(
     with Picamera2Camera(64, 48, 30) as camera:
         frame = camera.latest(0, 2.0)
     fake = _FakePicamera2.instances[-1]
-    assert fake.config["main"] == {"size": (64, 48), "format": "RGB888"}
+    assert fake.config["main"] == {"size": (64, 48), "format": "BGR888"}
+    assert fake.config["sensor"] == {"output_size": (2304, 1296), "bit_depth": 10}
     assert fake.config["controls"] == {"FrameRate": 30.0}
     assert fake.calls == ["start", "stop", "close"]
     assert frame is not None and frame.image_rgb.shape == (48, 64, 3)
-    assert tuple(frame.image_rgb[0, 0]) == (0, 0, 200)  # blue ends up in the B channel
+    assert tuple(frame.image_rgb[0, 0]) == (0, 0, 200)  # handed on as it came: RGB
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fps", "expected"),
+    [
+        (1280, 720, 30.0, (2304, 1296)),  # not the faster, cropped 1536x864
+        (640, 480, 30.0, (2304, 1296)),
+        (1920, 1080, 30.0, (2304, 1296)),
+        (4608, 2592, 10.0, (4608, 2592)),  # only the full-resolution mode is big enough
+        (4608, 2592, 30.0, (2304, 1296)),  # ... but too slow: the fast one, scaled up
+        (1280, 720, 100.0, (2304, 1296)),  # nothing uncropped is that fast: the fastest
+    ],
+)
+def test_sensor_mode_keeps_the_whole_field_of_view(
+    width: int, height: int, fps: float, expected: tuple[int, int]
+) -> None:
+    mode = full_view_sensor_mode(IMX708_MODES, width, height, fps)
+    assert mode is not None and mode["size"] == expected
+    assert full_view_sensor_mode([], width, height, fps) is None
 
 
 def test_picamera2_without_a_camera_says_what_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,9 +297,9 @@ def test_picamera2_without_a_camera_says_what_to_check(monkeypatch: pytest.Monke
 @pytest.mark.hardware
 def test_picamera2_delivers_frames_on_a_pi() -> None:
     pytest.importorskip("picamera2")
-    with open_camera("picamera2", 640, 480, 30) as camera:
+    with open_camera("picamera2", 1280, 720, 30) as camera:
         first = camera.latest(0, 5.0)
         assert first is not None
         second = camera.latest(first.seq, 5.0)
     assert second is not None and second.seq > first.seq
-    assert first.image_rgb.shape == (480, 640, 3) and first.image_rgb.dtype == np.uint8
+    assert first.image_rgb.shape == (720, 1280, 3) and first.image_rgb.dtype == np.uint8

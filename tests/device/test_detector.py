@@ -167,6 +167,23 @@ def test_invoke_is_timed_and_close_is_final() -> None:
 
 
 @needs_models
+@pytest.mark.parametrize("model", DETECTOR_MODELS)
+def test_a_region_finds_the_face_in_frame_pixels(model: str) -> None:
+    frame, truth = pad(astronaut(), ASTRONAUT_TRUTH, 100, 108, 300, 468)  # 1280x720
+    region = (380, 100, 780, 500)  # a 400 px square around the face
+    crop = np.ascontiguousarray(frame[100:500, 380:780])
+    with BlazeFaceDetector(model) as detector:
+        in_region = detector.detect(frame, region)
+        in_copy = detector.detect(crop)
+        assert detector.detect(frame, (900, 100, 1280, 500)) == []  # nobody there
+    assert len(in_region) == len(in_copy) == 1
+    assert_matches(in_region[0], truth)
+    np.testing.assert_allclose(
+        in_region[0].box_px, np.array(in_copy[0].box_px) + [380, 100, 380, 100], atol=1e-6
+    )
+
+
+@needs_models
 def test_rejects_a_grey_image() -> None:
     with BlazeFaceDetector() as detector, pytest.raises(ValueError, match="uint8 RGB"):
         detector.detect(np.zeros((48, 64), np.uint8))
@@ -220,6 +237,15 @@ def test_fake_detector_plays_its_script_then_finds_nothing() -> None:
     assert fake.closed
     with pytest.raises(RuntimeError, match="after close"):
         fake.detect(frame)
+
+
+def test_fake_detector_sees_only_faces_centred_in_the_region() -> None:
+    frame = np.zeros((4, 4, 3), np.uint8)
+    fake = FakeDetector(lambda image: [_face(1.0), _face(40.0)])  # centres x = 6 and 45
+    assert fake.detect(frame, (0, 0, 20, 20)) == [_face(1.0)]
+    assert fake.detect(frame, (30, 0, 60, 20)) == [_face(40.0)]
+    assert fake.detect(frame) == [_face(1.0), _face(40.0)]
+    assert fake.regions == [(0, 0, 20, 20), (30, 0, 60, 20), None]
 
 
 def test_fake_detector_with_a_callable_sees_each_frame() -> None:

@@ -53,9 +53,19 @@ def test_unknown_camera(pack_dir, capsys):
 
 def test_missing_model(pack_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path / "empty"))
-    assert main(["run", "--pack", str(pack_dir)]) == EX_CONFIG
+    # The default model is now full_range (next test); this one asks for short_range.
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[detector]\nmodel = "short_range"\n')
+    assert main(["run", "--config", str(cfg), "--pack", str(pack_dir)]) == EX_CONFIG
     line = one_error_line(capsys)
     assert "face_detection_short_range.tflite" in line and "fetch_models.py" in line
+
+
+def test_missing_default_model(pack_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path / "empty"))
+    assert main(["run", "--pack", str(pack_dir)]) == EX_CONFIG
+    line = one_error_line(capsys)
+    assert "face_detection_full_range.tflite" in line and "fetch_models.py" in line
 
 
 def test_bad_config_value(tmp_path, capsys):
@@ -161,3 +171,14 @@ def test_simulate_writes_video_and_trace(pack_dir, tmp_path, capsys):
     assert {"t", "faces", "viewer_yaw_deg", "frame_index", "mode"} <= set(record)
     assert (tmp_path / "sim.mp4").stat().st_size > 0
     assert "wrote" in capsys.readouterr().out
+
+
+def test_check_describes_how_the_search_covers_the_frame():
+    from device.services.cli import describe_search
+    from device.services.config import Config
+
+    line = describe_search(Config())
+    assert line.startswith("search: whole 1280x720 frame + 4 tiles of 455x455 px")
+    assert "~5.0 m" in line
+    only_whole = Config().with_overrides({"detector.search_tiles": 0})
+    assert describe_search(only_whole) == "search: the whole 1280x720 frame only"

@@ -248,3 +248,41 @@ def test_parse_override_rejects_malformed(text: str) -> None:
 
 def test_config_from_mapping() -> None:
     assert config_from_mapping({"gaze": {"beta": 0.1}}).gaze.beta == 0.1
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[detector]\nsearch_tiles = -1\n", "detector.search_tiles = -1"),
+        ("[detector]\nsearch_tiles = 13\n", "expected a value >= 0 and <= 12"),
+        ("[detector]\nsearch_tiles = 2.5\n", "expected a whole number"),
+        ("[detector]\nhead_band_top = 1\n", "detector.head_band_top = 1.0"),
+        (
+            "[detector]\nhead_band_top = 0.6\nhead_band_bottom = 0.5\n",
+            "detector.head_band_bottom = 0.5 is not allowed; expected a value > 0.6",
+        ),
+        ("[detector]\nhead_band_bottom = 1.2\n", "detector.head_band_bottom = 1.2"),
+        ("[detector]\nmax_far_face_px = 0\n", "detector.max_far_face_px = 0"),
+        ("[detector]\ntrack_crop_face_widths = 1.5\n", "expected a value >= 2 and <= 10"),
+        ("[detector]\nsearch_tile = 3\n", "did you mean 'search_tiles'"),
+    ],
+)
+def test_bad_search_values_name_key_value_and_allowed(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert fragment in str(info.value)
+
+
+def test_search_edge_values_and_defaults(tmp_path: Path) -> None:
+    text = (
+        "[detector]\nsearch_tiles = 0\nhead_band_top = 0\nhead_band_bottom = 1\n"
+        "max_far_face_px = 1\ntrack_crop_face_widths = 2\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.detector.search_tiles == 0
+    assert config.detector.track_crop_face_widths == 2.0
+    defaults = Config()
+    assert (defaults.camera.width, defaults.camera.height) == (1280, 720)
+    assert defaults.detector.model == "full_range"

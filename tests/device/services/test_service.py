@@ -148,6 +148,7 @@ def test_ready_status_and_watchdog_stop_when_the_camera_stalls(pack, notify_sock
     assert messages.count("WATCHDOG=1") >= 5  # every 0.1 s over ~1 s
     status = [m for m in messages if m.startswith("STATUS=")]
     assert status and "fps" in status[0] and "1 face(s)" in status[0]
+    assert "tracking" in status[0]
 
     # Frames in flight when the stall began may still earn a ping; after that, none.
     late_pings = [t for t, m in stalled if m == "WATCHDOG=1" and t > stalled_at + 0.15]

@@ -1,0 +1,84 @@
+"""`simulate` with the default configuration: a viewer across the room, search then track."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from device import demo, optics
+from device.detector import BlazeFaceDetector, FakeDetector
+from device.faces import Face
+from device.finder import DetectionMode
+from device.gaze import GazeSettings
+from device.pack import PatchRect, load_pack, write_pack
+from device.pipeline import GazePipeline
+from device.services.config import Config
+from device.services.service import make_pipeline
+from device.simulate import SEARCH_TILE_RGB, TRACK_CROP_RGB, draw_camera_view, simulate
+
+YAW = tuple(float(a) for a in np.linspace(-20.0, 20.0, 9))
+FPS = 30.0
+SIZE = (1280, 720)
+SETTLE_S = 1.0
+
+
+def numbered_pack(tmp_path):
+    base = np.full((200, 160, 3), 90, np.uint8)
+    patches = [np.full((40, 40, 3), 20 * i, np.uint8) for i in range(len(YAW))]
+    return load_pack(write_pack(tmp_path / "pack", base, PatchRect(60, 40, 40, 40), patches, YAW))
+
+
+@pytest.mark.parametrize(("photo", "distance_m"), [("astronaut", 3.5), ("grace_hopper", 2.5)])
+def test_a_viewer_across_the_room_is_found_by_search_then_tracked_smoothly(
+    tmp_path, photo, distance_m
+) -> None:
+    config = Config()
+    face_px = optics.face_width_px(distance_m, SIZE[0], config.camera.horizontal_fov_deg)
+    walk = demo.ViewerPath(
+        start_x=0.85, end_x=0.15, walk_s=4.0, still_s=3.0, face_width=face_px / SIZE[0]
+    )
+    with BlazeFaceDetector(config.detector.model) as detector:
+        video = demo.write_viewer_video(
+            tmp_path / "viewer.mp4", detector.detect, photo, walk, SIZE, FPS
+        )
+        pack = numbered_pack(tmp_path)
+        summary = simulate(
+            video,
+            pack,
+            make_pipeline(config, pack, detector),
+            tmp_path / "sim.mp4",
+            tmp_path / "trace.jsonl",
+            progress=False,
+        )
+    records = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    assert summary.frames == len(records) == round(walk.duration_s * FPS)
+    # Found by the first search (the whole frame + 4 tiles), then tracked in every frame.
+    assert records[0]["mode"] == "search" and len(records[0]["regions"]) == 5
+    assert [r["mode"] for r in records[1:]] == ["track"] * (len(records) - 1)
+    assert all(len(r["regions"]) == 1 for r in records[1:])
+    assert all(r["detected"] and r["viewer"] is not None for r in records)
+    # The portrait turns monotonically from one side to the other, then holds still.
+    indices = [r["frame_index"] for r in records]
+    assert indices[0] == 0 and indices[-1] == len(YAW) - 1
+    assert all(b >= a for a, b in zip(indices, indices[1:], strict=False)), indices
+    settled = [r["frame_index"] for r in records if r["t"] >= walk.walk_s + SETTLE_S]
+    assert len(settled) >= 45 and len(set(settled)) == 1
+
+
+def test_the_camera_view_outlines_the_tiles_or_the_crop() -> None:
+    image = np.zeros((720, 1280, 3), np.uint8)
+    face = Face(
+        (600.0, 300.0, 640.0, 340.0), ((610.0, 315.0), (630.0, 315.0)) + ((620.0, 325.0),) * 4, 0.9
+    )
+    pipeline = GazePipeline(
+        FakeDetector(lambda frame: [face]), YAW, GazeSettings(), idle_rate_hz=1.5
+    )
+    searched = pipeline.process(0.0, image)
+    tracked = pipeline.process(1 / 30, image)
+    assert (searched.mode, tracked.mode) == (DetectionMode.SEARCH, DetectionMode.TRACK)
+    x0, y0, _, _ = searched.regions_px[2]  # the second tile's top-left corner
+    assert draw_camera_view(image, searched)[y0, x0].tolist() == list(SEARCH_TILE_RGB)
+    cx0, cy0, _, _ = tracked.regions_px[0]
+    assert draw_camera_view(image, tracked)[cy0, cx0].tolist() == list(TRACK_CROP_RGB)
