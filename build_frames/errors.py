@@ -8,8 +8,13 @@ with a traceback.
     BuildError
     ├── InputImageError     not an image, unreadable, truncated, too small
     ├── FaceError           no face, several faces, face too small for the eyes to move
+    ├── OptionError         a command-line value out of range or inconsistent with another
+    ├── HeadFramesError     `blend`: generated head frames missing, unreadable, wrong count
     ├── DrivingVideoError   driving video unreadable, too short, face missing or leaving the crop
     └── CheckpointError     FOMM checkpoint missing, not a FOMM checkpoint, wrong keys/shapes
+
+Pack and model problems come from the device side (device.errors.PackError and
+ModelError) and are reported the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ class InputImageError(BuildError):
 
 class FaceError(BuildError):
     """No usable face in the portrait (none, ambiguous, or too small)."""
+
+
+class OptionError(BuildError):
+    """A command-line value is out of range or contradicts another one."""
+
+
+class HeadFramesError(BuildError):
+    """The generated head frames given to `blend` cannot be used."""
 
 
 class DrivingVideoError(BuildError):
