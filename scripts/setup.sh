@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-EXTRAS=${MONA_FRAME_EXTRAS:-dev,demo,systemd}
+EXTRAS=${MONA_FRAME_EXTRAS:-dev,demo,build,fomm,systemd}
 
 # systemd-python compiles against libsystemd; systemd-analyze checks the unit file;
 # rsync and shellcheck are for deploy/release.sh and its tests.
