@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -43,6 +44,7 @@ from device.gaze import GazeSettings  # noqa: E402
 from device.pack import FramePack, load_pack, write_pack  # noqa: E402
 from device.pipeline import GazePipeline  # noqa: E402
 from device.services.config import Config  # noqa: E402
+from device.services.memory import return_free_memory  # noqa: E402
 from device.services.notify import RecordingNotifier  # noqa: E402
 from device.services.service import FrameService, search_settings  # noqa: E402
 
@@ -152,25 +154,45 @@ def per_frame_costs(
     }
 
 
-def service_cpu(pack: FramePack, camera: Camera, seconds: float, threads: int) -> float:
-    """CPU seconds per wall second of the real service loop on a real-time camera."""
+def service_cpu(
+    pack: FramePack, open_camera: Callable[[], Camera], seconds: float, threads: int
+) -> float:
+    """CPU seconds per wall second of the real service loop on a real-time camera.
+
+    Opens detector, display and camera in the order `mona-frame run` does.
+    """
     with (
         BlazeFaceDetector(MODEL, num_threads=threads) as detector,
         PygameDisplay(pack, fullscreen=False, window_size=SCREEN_WH) as display,
-        camera,
     ):
-        service = FrameService(CONFIG, pack, camera, detector, display, RecordingNotifier())
-        stop = threading.Event()
-        threading.Timer(seconds, stop.set).start()
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        service.run(stop)
-        return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        pack = pack.without_pixels()  # as `mona-frame run` does once the display is up
+        return_free_memory()
+        with open_camera() as camera:
+            return _run_service(pack, camera, detector, display, seconds)
+
+
+def _run_service(
+    pack: FramePack,
+    camera: Camera,
+    detector: BlazeFaceDetector,
+    display: PygameDisplay,
+    seconds: float,
+) -> float:
+    service = FrameService(CONFIG, pack, camera, detector, display, RecordingNotifier())
+    stop = threading.Event()
+    threading.Timer(seconds, stop.set).start()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    service.run(stop)
+    return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
 
 
 def child_memory(pack_dir: str, video: str, seconds: float) -> None:
     """Run the real service on the 1080p pack and a looping video; print peak RSS (MB)."""
-    pack = load_pack(pack_dir)
-    service_cpu(pack, VideoFileCamera(video, loop=True, realtime=True), seconds, threads=1)
+
+    def camera() -> Camera:
+        return VideoFileCamera(video, loop=True, realtime=True)
+
+    service_cpu(load_pack(pack_dir), camera, seconds, threads=1)  # holds no pack reference
     status = Path("/proc/self/status").read_text().splitlines()
     hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     print(hwm_kb / 1024)
@@ -206,9 +228,15 @@ def main(argv: list[str] | None = None) -> int:
 
         costs = per_frame_costs(pack, frames, empty, args.threads, paced=False)
         paced = per_frame_costs(pack, frames, empty, args.threads, paced=True)
-        viewer_cam = FrameListCamera(frames[-60:], FPS, loop=True)  # the viewer standing still
+        standing = frames[-60:]  # the viewer standing still
+
+        def viewer_cam() -> Camera:
+            return FrameListCamera(standing, FPS, loop=True)
+
+        def empty_cam() -> Camera:
+            return FrameListCamera(empty, FPS, loop=True)
+
         cpu_viewer = service_cpu(pack, viewer_cam, args.seconds, args.threads)
-        empty_cam = FrameListCamera(empty, FPS, loop=True)
         cpu_empty = service_cpu(pack, empty_cam, args.seconds, args.threads)
         video = str(tmp / "viewer.mp4")
         out = subprocess.run(

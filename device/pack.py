@@ -13,6 +13,7 @@ image and N small patches in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -86,6 +87,20 @@ class FramePack:
     def level_pitch_index(self) -> int:
         """The pitch row closest to looking straight ahead (0°)."""
         return int(np.argmin(np.abs(np.asarray(self.pitch_deg))))
+
+    def without_pixels(self) -> FramePack:
+        """This pack with its full-size pixels dropped: for the frame's main loop once the
+        display holds its own screen-sized copies (saves the painting's size in memory).
+
+        Shapes stay as they were (the arrays become zero-strided views of one black
+        pixel), so sizes, the patch and the gaze table still read true; pixels read black.
+        """
+        black = np.zeros((1, 1, 3), np.uint8)
+        return dataclasses.replace(
+            self,
+            base=np.broadcast_to(black, self.base.shape),
+            patches=tuple(np.broadcast_to(black, p.shape) for p in self.patches),
+        )
 
     def full_frame(self, index: int) -> np.ndarray:
         """Frame `index` as a whole painting (a copy of the base with the patch pasted)."""

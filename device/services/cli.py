@@ -101,6 +101,7 @@ def open_display(config: Any, pack: Any) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     from device.pack import load_pack
     from device.services.logs import configure_logging
+    from device.services.memory import return_free_memory
     from device.services.notify import make_notifier
     from device.services.service import FrameService
 
@@ -117,12 +118,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        with (
-            open_detector(config) as detector,
-            open_camera_from(config) as camera,
-            open_display(config, pack) as display,
-        ):
-            FrameService(config, pack, camera, detector, display, notifier).run(stop)
+        with open_detector(config) as detector, open_display(config, pack) as display:
+            # The display keeps its own screen-sized copies: the full-size pixels and the
+            # scaling's scratch memory go back before the camera starts filling buffers.
+            pack = pack.without_pixels()
+            return_free_memory()
+            with open_camera_from(config) as camera:
+                FrameService(config, pack, camera, detector, display, notifier).run(stop)
     finally:
         notifier.stopping()
     log.info("stopped")
