@@ -20,10 +20,8 @@ from device.blazeface import PixelRegion
 from device.errors import ModelError
 from device.faces import Face
 from device.models import model_path
+from device.tflite import load_interpreter
 
-INSTALL_HINT = (
-    "pip install ai-edge-litert (or, where it has no wheel, pip install tflite-runtime)"
-)
 # Which output is which is told by the last axis: 16 box values or 1 score per anchor.
 _BOXES_LAST_DIM = blazeface.NUM_COORDS
 _SCORES_LAST_DIM = 1
@@ -42,22 +40,6 @@ class Detector(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def _interpreter_class() -> Any:
-    """LiteRT's Interpreter, else tflite-runtime's; ModelError naming the install if neither."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        pass
-    try:
-        from tflite_runtime.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        raise ModelError(f"no TFLite interpreter is installed; {INSTALL_HINT}") from None
 
 
 class BlazeFaceDetector:
@@ -80,8 +62,6 @@ class BlazeFaceDetector:
                 f"model {model!r} is not a face detector; choose one of "
                 f"{sorted(blazeface.SPECS)!r}"
             )
-        if num_threads < 1:
-            raise ModelError(f"num_threads must be at least 1, got {num_threads!r}")
         if not 0.0 <= min_score <= 1.0:
             raise ModelError(f"min_score must be in [0, 1], got {min_score!r}")
         self.spec = blazeface.SPECS[model]
@@ -89,16 +69,7 @@ class BlazeFaceDetector:
         self.invoke_seconds = 0.0
         path = model_path(model, model_dir)
         self.model_path = path
-        interpreter_class = _interpreter_class()
-        try:
-            interpreter = interpreter_class(model_path=str(path), num_threads=num_threads)
-            interpreter.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(
-                f"{path}: cannot load the model ({exc}); delete it and run "
-                "`python models/fetch_models.py`"
-            ) from exc
-        self._interpreter: Any = interpreter
+        self._interpreter: Any = load_interpreter(path, num_threads)
         self._input_index, self._boxes_index, self._scores_index = self._tensor_indices(path)
         size = self.spec.input_size_px
         self._input = np.empty((1, size, size, 3), np.float32)  # reused for every frame

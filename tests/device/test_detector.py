@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from device import detector as detector_module
+from device import tflite
 from device.detector import BlazeFaceDetector, FakeDetector
 from device.errors import ModelError
 from device.faces import Face, FaceKeypoint
@@ -217,7 +217,7 @@ def test_unloadable_model_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -> N
         def __init__(self, model_path: str, num_threads: int) -> None:
             raise ValueError("Model provided has model identifier 'xxxx'")
 
-    monkeypatch.setattr(detector_module, "_interpreter_class", lambda: BrokenInterpreter)
+    monkeypatch.setattr(tflite, "interpreter_class", lambda: BrokenInterpreter)
     with pytest.raises(ModelError, match="cannot load the model .*fetch_models.py"):
         BlazeFaceDetector()
 
