@@ -10,7 +10,8 @@ with a traceback.
     ├── FaceError           no face, several faces, face too small for the eyes to move
     ├── OptionError         a command-line value out of range or inconsistent with another
     ├── HeadFramesError     `blend`: generated head frames missing, unreadable, wrong count
-    ├── DrivingVideoError   driving video unreadable, too short, face missing or leaving the crop
+    ├── DrivingVideoError   driving video unreadable, too short, face missing or leaving the crop,
+    │                       or no frame's eyes measurable for ordering the frames by gaze
     └── CheckpointError     FOMM checkpoint missing, not a FOMM checkpoint, wrong keys/shapes
 
 Pack and model problems come from the device side (device.errors.PackError and

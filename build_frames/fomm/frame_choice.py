@@ -81,35 +81,27 @@ def pick_spread(gaze_deg: Sequence[float], count: int) -> list[int]:
     order = np.argsort(np.asarray(gaze_deg, np.float64), kind="stable")
     values = np.asarray(gaze_deg, np.float64)[order]
     targets = spread_targets(values.tolist(), count)
-    # cost[i, j]: the i-th target taken by the j-th smallest gaze; picks strictly ascend in
-    # j, the first is the leftmost and the last the rightmost. Dynamic programming over
-    # targets with a running minimum: O(count × len(gaze_deg)).
+    # cost[i, j]: the i-th target taken by the j-th smallest gaze. The picks strictly ascend
+    # in j; the first is the leftmost and the last the rightmost. Dynamic programming over
+    # the targets with a running minimum of the previous row: O(count × len(gaze_deg)).
     cost = np.abs(values[None, :] - targets[:, None])
     cost[0, 1:] = np.inf
     cost[-1, :-1] = np.inf
-    total = cost[0].copy()
+    total = cost[0]
     came_from = np.zeros(cost.shape, np.int64)
     for i in range(1, count):
-        best_before = np.minimum.accumulate(np.concatenate([[np.inf], total[:-1]]))
-        where_before = _running_argmin(np.concatenate([[np.inf], total[:-1]]))
-        total = cost[i] + best_before
-        came_from[i] = where_before
-    picks = [int(np.argmin(total))]
+        row = np.full(len(values), np.inf)
+        best, where = np.inf, 0
+        for j in range(i, len(values)):
+            if total[j - 1] < best:
+                best, where = float(total[j - 1]), j - 1
+            row[j] = cost[i, j] + best
+            came_from[i, j] = where
+        total = row
+    picks = [len(values) - 1]
     for i in range(count - 1, 0, -1):
         picks.append(int(came_from[i, picks[-1]]))
     return [int(order[j]) for j in reversed(picks)]
-
-
-def _running_argmin(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """For each j, the index of the smallest of values[:j + 1] (the first on ties), minus
-    one: values is the array shifted right by one place, so that is the index before j."""
-    out = np.empty(len(values), np.int64)
-    best, where = np.inf, -1
-    for j, v in enumerate(values):
-        if v < best:
-            best, where = v, j
-        out[j] = where - 1
-    return out
 
 
 @dataclass(frozen=True)
