@@ -107,20 +107,8 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     fallback = geometry.rect_union([layer.rect for layer in synth.layers])
-    with progress.bar(table.n_frames, "write pack", show) as bar:
-        out, patch = packing.write_frames(
-            args.out,
-            portrait.rgb,
-            frames,
-            table.yaw_deg,
-            table.pitch_deg,
-            fallback,
-            prov,
-            args.force,
-            on_item=lambda: bar.update(1),
-        )
-    summary = packing.Summary(
-        out, len(table.yaw_deg), len(table.pitch_deg), patch, time.perf_counter() - start
+    packing.write_and_report(
+        args.out, portrait.rgb, frames, table.yaw_deg, table.pitch_deg, fallback, prov,
+        args.force, show, start,
     )
-    print(packing.format_summary(summary))
     return 0

@@ -10,6 +10,7 @@ without force).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from build_frames import __version__, geometry
+from build_frames import __version__, geometry, progress
 from build_frames.image_io import Portrait
 from device.pack import PatchRect, write_pack
 
@@ -139,6 +140,32 @@ def write_frames(
     patches = LazyPatches(base, patch, frames, on_item)
     path = write_pack(out_dir, base, patch, patches, yaw_deg, pitch_deg, prov, force=force)
     return path, patch
+
+
+def write_and_report(
+    out_dir: str | os.PathLike[str],
+    base: U8,
+    frames: Sequence[Sequence[Edit]],
+    yaw_deg: Sequence[float],
+    pitch_deg: Sequence[float],
+    fallback_patch: PatchRect,
+    prov: Mapping[str, Any],
+    force: bool,
+    show_progress: bool,
+    started_s: float,
+) -> Summary:
+    """write_frames with a progress bar, then the one-line summary printed to stdout.
+
+    started_s: time.perf_counter() when the command started, for the summary's timing.
+    """
+    with progress.bar(len(yaw_deg) * len(pitch_deg), "write pack", show_progress) as bar:
+        out, patch = write_frames(
+            out_dir, base, frames, yaw_deg, pitch_deg, fallback_patch, prov, force,
+            on_item=lambda: bar.update(1),
+        )
+    summary = Summary(out, len(yaw_deg), len(pitch_deg), patch, time.perf_counter() - started_s)
+    print(format_summary(summary))
+    return summary
 
 
 @dataclass(frozen=True)

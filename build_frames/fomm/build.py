@@ -318,18 +318,8 @@ def run(args: argparse.Namespace) -> int:
             portrait.rgb, picked, crop, spec, not args.no_colour_match, lambda: bar.update(1)
         )
     prov = provenance(args, portrait, head, anim, spec)
-    with progress.bar(table.n_frames, "write pack", show) as bar:
-        out, patch = packing.write_frames(
-            args.out,
-            portrait.rgb,
-            frames,
-            table.yaw_deg,
-            table.pitch_deg,
-            crop,
-            prov,
-            args.force,
-            on_item=lambda: bar.update(1),
-        )
-    summary = packing.Summary(out, len(table.yaw_deg), 1, patch, time.perf_counter() - start)
-    print(packing.format_summary(summary))
+    packing.write_and_report(
+        args.out, portrait.rgb, frames, table.yaw_deg, table.pitch_deg, crop, prov, args.force,
+        show, start,
+    )
     return 0
