@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from build_frames import __version__, blend
-from build_frames.errors import BuildError
+from build_frames.errors import BuildError, OptionError
 from device.errors import MonaFrameError
 
 EX_FAILURE = 1
@@ -105,9 +106,26 @@ def add_alpha_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def check_alpha_centre(args: argparse.Namespace, image_size: tuple[int, int]) -> None:
+    """OptionError unless --alpha-centre (if given) is finite and inside the (w, h) portrait."""
+    if args.alpha_centre is None:
+        return
+    x, y = args.alpha_centre
+    width, height = image_size
+    if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= width and 0 <= y <= height):
+        raise OptionError(
+            f"--alpha-centre {x!r} {y!r}: the head centre must lie inside the "
+            f"{width}x{height} portrait (0 <= X <= {width}, 0 <= Y <= {height}, px)"
+        )
+
+
 def alpha_from_args(
-    args: argparse.Namespace, head_box_px: tuple[float, float, float, float]
+    args: argparse.Namespace,
+    head_box_px: tuple[float, float, float, float],
+    image_size: tuple[int, int],
 ) -> blend.AlphaSpec:
+    """The AlphaSpec from the --alpha-* options; image_size is the portrait's (w, h) px."""
+    check_alpha_centre(args, image_size)
     centre = tuple(args.alpha_centre) if args.alpha_centre is not None else None
     return blend.alpha_spec(
         args.alpha_shape,
@@ -251,9 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # writing the pack or a preview: a full disk, no permission
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"build-frames: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EX_FAILURE
-    except NotImplementedError as exc:
-        print(f"build-frames: error: {args.command}: not available yet ({exc})", file=sys.stderr)
         return EX_FAILURE
     except KeyboardInterrupt:
         print("build-frames: interrupted (no pack written)", file=sys.stderr)

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         cli.note(f"{args.portrait}: {message}")
     crop = PatchRect(*args.crop)
     heads.check_crop(crop, portrait.size)
-    spec = cli.alpha_from_args(args, (crop.x, crop.y, crop.x + crop.width, crop.y + crop.height))
+    spec = cli.alpha_from_args(
+        args, (crop.x, crop.y, crop.x + crop.width, crop.y + crop.height), portrait.size
+    )
     head_images = [read_head(p) for p in progress.each(files, len(files), "read heads", show)]
     with progress.bar(len(head_images), "blend", show) as bar:
         frames = heads.blend_heads(

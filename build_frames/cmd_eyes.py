@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     portrait = read_portrait(args.portrait)
     for message in portrait.notes:
         cli.note(f"{args.portrait}: {message}")
+    cli.check_alpha_centre(args, portrait.size)  # before the analysis's seconds
     result = analyse_portrait(portrait, args.face, show)
-    spec = cli.alpha_from_args(args, synthesis.head_box(result))
+    spec = cli.alpha_from_args(args, synthesis.head_box(result), portrait.size)
     synth = synthesis.EyesSynthesis(
         portrait.rgb, result, spec, args.head_turn, (table.yaw_deg[0], table.yaw_deg[-1])
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import cv2
@@ -31,10 +32,16 @@ def write_png(path: Path, rgb: npt.NDArray[np.uint8]) -> None:
 
 def run_preview(args: argparse.Namespace) -> int:
     root = Path(args.pack)
-    sheet_path = Path(args.sheet) if args.sheet else root.with_name(f"{root.name}-sheet.png")
-    anim_path = Path(args.animation) if args.animation else root.with_name(f"{root.name}-sweep.gif")
-    preview.animation_path_ok(anim_path)
+    if args.animation:
+        preview.animation_path_ok(Path(args.animation))
     pack = load_pack(root)
+    # The defaults go beside the pack, named after it; made absolute first so that `.` or
+    # `pack/..` has a name (abspath, not resolve: a symlinked pack keeps its own name).
+    beside = Path(os.path.abspath(root))
+    sheet_path = Path(args.sheet) if args.sheet else beside.with_name(f"{beside.name}-sheet.png")
+    anim_path = (
+        Path(args.animation) if args.animation else beside.with_name(f"{beside.name}-sweep.gif")
+    )
     write_png(sheet_path, preview.contact_sheet(pack))
     frames = preview.sweep_frames(pack)
     with progress.bar(len(frames), "animation", not args.no_progress) as bar:

@@ -36,6 +36,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_BIT_DEPTH_OFFSET = 24
 # 16-bit samples map to 8 bits by dividing by 257 (65535 / 255), so both ends map exactly.
 _UINT16_PER_UINT8 = 257.0
+_UINT8_MAX = 255
+_UINT16_MAX = 65535
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,25 @@ def _builtin(source: str) -> Portrait:
 
 
 def _to_uint8(samples: np.ndarray, mode: str) -> tuple[np.ndarray, str | None]:
-    """Samples of any integer or float depth as uint8, and a note if they were rescaled."""
+    """Samples of any integer or float depth as uint8, and a note if they were rescaled.
+
+    The scale follows the data's real bit depth, not its container's: 16-bit samples
+    (uint16) divide by 257; wider integers (Pillow's 32-bit mode "I", which also holds
+    8- and 16-bit data) are taken as 8-bit if no value exceeds 255, as 16-bit if none
+    exceeds 65535, and otherwise (and floats always) are scaled so their maximum is 255.
+    """
     if samples.dtype == np.uint8:
         return samples, None
     if samples.dtype == np.bool_:
         return samples.astype(np.uint8) * 255, None
     values = samples.astype(np.float64)
     top = float(values.max()) if values.size else 0.0
-    if np.issubdtype(samples.dtype, np.integer) and top <= 65535:
-        return np.rint(values / _UINT16_PER_UINT8).astype(np.uint8), f"16-bit {mode} -> 8-bit"
+    if np.issubdtype(samples.dtype, np.integer):
+        low = float(values.min()) if values.size else 0.0
+        if samples.dtype.itemsize > 2 and low >= 0 and top <= _UINT8_MAX:
+            return values.astype(np.uint8), f"{mode} with 8-bit values -> 8-bit"
+        if low >= 0 and top <= _UINT16_MAX:
+            return np.rint(values / _UINT16_PER_UINT8).astype(np.uint8), f"16-bit {mode} -> 8-bit"
     scale = 255.0 / top if top > 0 else 0.0
     return np.rint(np.clip(values * scale, 0, 255)).astype(np.uint8), f"{mode} scaled to 8-bit"
 

@@ -296,9 +296,12 @@ def run(args: argparse.Namespace) -> int:
     portrait = read_portrait(args.portrait)
     for message in portrait.notes:
         cli.note(f"{args.portrait}: {message}")
+    cli.check_alpha_centre(args, portrait.size)  # before the face analysis
     head = portrait_head(portrait, args.face)
     crop = head.crop_rect
-    spec = cli.alpha_from_args(args, (crop.x, crop.y, crop.x + crop.width, crop.y + crop.height))
+    spec = cli.alpha_from_args(
+        args, (crop.x, crop.y, crop.x + crop.width, crop.y + crop.height), portrait.size
+    )
     anim = animate_and_choose(args, head, show)
     choice = anim.choice
     if args.frames_dir is not None:

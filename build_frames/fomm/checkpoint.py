@@ -10,6 +10,7 @@ naming the offending key rather than a wall of torch text.
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,11 @@ def read_checkpoint(path: Path, device: torch.device) -> dict[str, Mapping[str, 
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file; {CHECKPOINT_HINT}")
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns (UserWarning) about a pickle protocol it did not write before it
+            # refuses the file; the refusal below is the one line a person needs.
+            warnings.simplefilter("ignore", UserWarning)
+            checkpoint = torch.load(path, map_location=device, weights_only=True)
     except _LOAD_ERRORS as exc:
         raise CheckpointError(
             f"{path}: not a torch checkpoint of plain tensors ({_summary(exc)}); {CHECKPOINT_HINT}"

@@ -108,7 +108,7 @@ def test_head_turn_pack(tmp_path, capsys, bf_models):
     assert pack.provenance["parameters"]["head_turn_deg"] == 3
 
 
-@pytest.mark.parametrize("kind", ["exif", "grey", "rgba", "16bit"])
+@pytest.mark.parametrize("kind", ["exif", "grey", "rgba", "16bit", "int32"])
 def test_awkward_but_valid_inputs_build(tmp_path, capsys, hopper, kind, bf_models):
     if kind == "exif":
         image = Image.fromarray(np.ascontiguousarray(np.rot90(hopper, k=1)))  # stored sideways
@@ -125,10 +125,15 @@ def test_awkward_but_valid_inputs_build(tmp_path, capsys, hopper, kind, bf_model
             tmp_path / "p.png", np.dstack([hopper, np.full(hopper.shape[:2], 255, np.uint8)])
         )
         note = "transparency"
-    else:
+    elif kind == "16bit":
         path = tmp_path / "p.png"
         cv2.imwrite(str(path), cv2.cvtColor(hopper, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
         note = "16-bit"
+    else:  # a 32-bit greyscale TIFF (Pillow mode "I") holding 0..255 values
+        path = tmp_path / "p.tif"
+        grey = cv2.cvtColor(hopper, cv2.COLOR_RGB2GRAY).astype(np.int32)
+        Image.fromarray(grey, mode="I").save(path)
+        note = "I with 8-bit values"
     assert main(["eyes", str(path), "--out", str(tmp_path / "pack"), *FAST]) == 0
     captured = capsys.readouterr()
     assert note in captured.err and "Traceback" not in captured.err
@@ -360,3 +365,42 @@ def test_missing_models_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path))
     assert main(["eyes", "builtin:grace_hopper", "--out", str(tmp_path / "o")]) == EX_FAILURE
     assert "missing; run `python models/fetch_models.py`" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("centre", "shown"),
+    [(("nan", "100"), "nan 100.0"), (("1e300", "100"), "1e+300 100.0"), (("5", "-1"), "5.0 -1.0")],
+)
+def test_alpha_centre_must_be_finite_and_inside_the_portrait(
+    tmp_path, capsys, hopper, centre, shown
+):
+    base = save(tmp_path / "p.png", hopper)
+    heads = tmp_path / "heads"
+    heads.mkdir()
+    for i in range(2):
+        save(heads / f"h{i}.png", hopper[100:356, 150:406])
+    commands = {
+        "eyes": ["eyes", base],
+        "blend": ["blend", base, str(heads), "--crop", "150", "100", "256", "256"],
+    }
+    for name, command in commands.items():
+        out = tmp_path / name
+        argv = [*command, "--out", str(out), "--no-progress", "--alpha-centre", *centre]
+        assert main(argv) == EX_FAILURE, name
+        line = one_error_line(capsys)
+        assert f"--alpha-centre {shown}: the head centre must lie inside the 512x600 portrait" in (
+            line
+        )
+        assert "0 <= X <= 512, 0 <= Y <= 600" in line
+        assert not out.exists()
+
+
+def test_a_programming_error_is_not_reported_as_a_missing_feature(monkeypatch):
+    from build_frames import cmd_preview
+
+    def broken(args):
+        raise NotImplementedError("a bug")
+
+    monkeypatch.setattr(cmd_preview, "run_preview", broken)
+    with pytest.raises(NotImplementedError, match="a bug"):  # a traceback, not "not available yet"
+        main(["preview", "nope"])

@@ -78,6 +78,22 @@ def test_16_bit_greyscale_and_colour(tmp_path):
     assert rgb.dtype == np.uint8 and (rgb[..., 0] == 255).all() and (rgb[..., 1:] == 0).all()
 
 
+def test_32_bit_integer_samples_scale_by_their_real_depth(tmp_path):
+    ramp = np.linspace(0, 255, H * W).reshape(H, W).round().astype(np.int32)
+    for top, expected in ((255, ramp), (65535, ramp), (1_000_000, ramp)):
+        scaled = np.rint(ramp.astype(np.float64) * top / 255).astype(np.int32)
+        Image.fromarray(scaled, mode="I").save(tmp_path / "i32.tif")
+        portrait = read_portrait(tmp_path / "i32.tif")
+        assert portrait.rgb.dtype == np.uint8
+        assert np.abs(portrait.rgb[..., 0].astype(int) - expected).max() <= 1, top
+        assert (portrait.rgb[..., 0] == portrait.rgb[..., 2]).all()
+    assert np.array_equal(read_portrait(tmp_path / "i32.tif").rgb[..., 1], ramp)
+    Image.fromarray(ramp, mode="I").save(tmp_path / "i8.tif")
+    portrait = read_portrait(tmp_path / "i8.tif")
+    assert np.array_equal(portrait.rgb[..., 1], ramp)  # 0..255 stays 0..255, not black
+    assert any("8-bit values" in n for n in portrait.notes)
+
+
 def test_not_an_image(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not a picture")

@@ -55,3 +55,12 @@ def test_gif_and_mp4(tmp_path, pack):
     capture.release()
     with pytest.raises(OptionError, match="unknown animation format '.avi'"):
         preview.write_animation(tmp_path / "s.avi", frames)
+
+
+def test_preview_of_dot_writes_beside_the_pack(pack, tmp_path, monkeypatch, capsys):
+    from build_frames.cli import main
+
+    monkeypatch.chdir(tmp_path / "pack")
+    assert main(["preview", ".", "--no-progress"]) == 0
+    assert (tmp_path / "pack-sheet.png").is_file() and (tmp_path / "pack-sweep.gif").is_file()
+    assert "Traceback" not in capsys.readouterr().err

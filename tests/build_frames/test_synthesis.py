@@ -12,6 +12,7 @@ import pytest
 
 from build_frames import gaze, geometry, packing, synthesis
 from build_frames.errors import OptionError
+from device.pack import FramePack, load_pack
 
 YAWS = synthesis.gaze_table(33, (-30, 30)).yaw_deg
 
@@ -46,9 +47,27 @@ def find_iris(
 
 
 @pytest.fixture(scope="module")
-def frames(photo):
+def edits(photo):
     synth = photo.synthesis()
-    return synth, [packing.full_frame(photo.image, synth.frame(yaw, 0.0)) for yaw in YAWS]
+    return synth, [synth.frame(yaw, 0.0) for yaw in YAWS]
+
+
+@pytest.fixture(scope="module")
+def frames(photo, edits):
+    """The synthesized full frames, as made before packing."""
+    synth, frame_edits = edits
+    return synth, [packing.full_frame(photo.image, e) for e in frame_edits]
+
+
+@pytest.fixture(scope="module")
+def written(photo, edits, tmp_path_factory) -> FramePack:
+    """The frames written by the build's own pack writer and read back by the device."""
+    synth, frame_edits = edits
+    out = tmp_path_factory.mktemp("pack") / "pack"
+    fallback = geometry.rect_union([layer.rect for layer in synth.layers])
+    prov = packing.provenance("eyes", photo.portrait, {"frames": len(YAWS)})
+    packing.write_frames(out, photo.image, frame_edits, YAWS, (0.0,), fallback, prov, False)
+    return load_pack(out)
 
 
 def predicted_travel(synth, layer, yaw: float) -> float:
@@ -76,15 +95,22 @@ def test_iris_moves_monotonically_with_yaw_and_spans_the_range(photo, frames):
         assert along[0] < -0.7 * eye.iris_radius_px and along[-1] > 0.7 * eye.iris_radius_px
 
 
-def test_every_frame_equals_the_base_outside_the_patch(photo, frames):
+def test_every_frame_equals_the_base_outside_the_patch(photo, frames, written):
+    """The written pack's patch (not the rectangle the writer computed from the same
+    edits) holds every change: outside it each synthesized frame is the base, bit for bit,
+    and inside it the pack's patch is that frame."""
     synth, images = frames
-    edits = [synth.frame(yaw, 0.0) for yaw in YAWS]
-    patch = packing.changed_rect(photo.image, edits)
-    assert patch is not None
+    pack = written
+    assert pack.n_frames == len(images) and pack.yaw_deg == tuple(YAWS)
+    assert np.array_equal(pack.base, photo.image)
     outside = np.ones(photo.image.shape[:2], bool)
-    outside[patch.slices] = False
-    for image in images:
-        assert np.array_equal(image[outside], photo.image[outside])
+    outside[pack.patch.slices] = False
+    assert outside.mean() > 0.9  # a small patch, so "outside" is most of the painting
+    for index, image in enumerate(images):
+        assert np.array_equal(image[outside], photo.image[outside]), index
+        assert np.array_equal(pack.patches[index], image[pack.patch.slices]), index
+        assert np.array_equal(pack.full_frame(index), image), index
+    assert any(not np.array_equal(p, photo.image[pack.patch.slices]) for p in pack.patches)
 
 
 def test_without_head_turn_only_the_eye_openings_neighbourhood_changes(photo, frames):
@@ -101,35 +127,52 @@ def test_without_head_turn_only_the_eye_openings_neighbourhood_changes(photo, fr
     assert any((image != photo.image).any() for image in images)
 
 
-def test_iris_stays_as_sharp_as_the_original(photo, frames):
-    """Laplacian variance over the same iris pixels, before and after: within 10%."""
-    synth, images = frames
+# Sharpness check: the iris core (a disc this many iris radii less one px, so that the
+# Laplacian's footprint stays clear of the moved iris's feathered edge) ...
+SHARP_DISC_RADII = 0.875  # 1 - IRIS_EDGE_FEATHER_RADII / 2: inside the sprite's soft rim
+# ... and pixels whose 4-neighbour Laplacian footprint is inside the eyelid opening in both
+# frames: the lids do not move, so pixels beside them are not the iris's own.
+MIN_SHARP_PIXELS = 5
+# Eye-frame comparisons that must actually be made per photo (33 yaws, 2 eyes).
+MIN_SHARP_CHECKS = 20
+
+
+def test_iris_stays_as_sharp_as_the_original(photo, written):
+    """Laplacian variance over the iris core, within 10% of the original's.
+
+    The iris is located in each written frame by template matching (find_iris), not by
+    the synthesis's own shift; the same iris-relative pixels are compared, those visible
+    (clear of the lids) in both the original and the frame.
+    """
     lap0 = cv2.Laplacian(grey(photo.image), cv2.CV_32F)
-    for layer, eye in zip(synth.layers, photo.analysis.eyes, strict=True):
+    opening_core = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    checks = 0
+    for eye in photo.analysis.eyes:
         opening = geometry.polygon_mask(eye.opening_px, (0, 0), photo.image.shape[:2]) >= 1
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        inner = cv2.erode(opening.astype(np.uint8), kernel).astype(bool)
-        for yaw, image in zip(YAWS, images, strict=True):
-            along = predicted_travel(synth, layer, yaw)
-            dx, dy = np.round(gaze.iris_shift_px(layer.pose, along, 0.0)).astype(int)
-            disc = (
-                geometry.disc_mask(
-                    tuple(eye.iris_centre_px),
-                    0.8 * eye.iris_radius_px,
-                    1.0,
-                    (0, 0),
-                    photo.image.shape[:2],
-                )
-                >= 1
-            )
-            before = disc & inner & np.roll(inner, (-dy, -dx), axis=(0, 1))
-            # the Laplacian's 3x3 footprint must stay on iris pixels
-            before = cv2.erode(before.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-            after = np.roll(before, (dy, dx), axis=(0, 1))
-            if before.sum() < 6:
-                continue
-            lap = cv2.Laplacian(grey(image), cv2.CV_32F)
-            assert lap[after].var() == pytest.approx(lap0[before].var(), rel=0.10)
+        inner = cv2.erode(opening.astype(np.uint8), opening_core, iterations=2).astype(bool)
+        radius = eye.iris_radius_px
+        n = int(np.ceil(radius))
+        dy, dx = np.mgrid[-n : n + 1, -n : n + 1]
+        keep = dx**2 + dy**2 <= (SHARP_DISC_RADII * radius - 1) ** 2
+        dx, dy = dx[keep], dy[keep]
+        o = np.floor(eye.iris_centre_px).astype(int)
+        lo = np.floor(eye.opening_px.min(axis=0) - 2 * radius).astype(int)
+        hi = np.ceil(eye.opening_px.max(axis=0) + 2 * radius).astype(int)
+        for index in range(written.n_frames):
+            frame = written.full_frame(index)
+            offset = find_iris(frame, photo.image, eye.iris_centre_px, radius, (*lo, *hi))
+            c = o + np.round(offset).astype(int)
+            if (c == o).all():
+                continue  # not moved: the original's own pixels
+            both = inner[o[1] + dy, o[0] + dx] & inner[c[1] + dy, c[0] + dx]
+            if both.sum() < MIN_SHARP_PIXELS:
+                continue  # the lids hide nearly all of the iris core
+            lap = cv2.Laplacian(grey(frame), cv2.CV_32F)
+            before = lap0[o[1] + dy[both], o[0] + dx[both]].var()
+            after = lap[c[1] + dy[both], c[0] + dx[both]].var()
+            assert 0.9 <= after / before <= 1.1, (eye.subject_side, YAWS[index], after / before)
+            checks += 1
+    assert checks >= MIN_SHARP_CHECKS
 
 
 def test_head_turn_moves_the_nose_with_the_gaze_and_stays_inside_the_blend(grace_hopper):

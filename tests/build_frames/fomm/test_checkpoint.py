@@ -4,6 +4,8 @@ wrong file fails with a one-line message that names the problem."""
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -126,6 +128,32 @@ def test_unreadable_file_is_a_one_line_checkpoint_error(tmp_path, content, expec
     message = _one_line(exc_info)
     assert expected in message
     _assert_says_what_file_is_needed(message)
+
+
+def test_a_plain_pickle_gives_only_the_error_line_on_stderr(tmp_path):
+    """torch.load warns about the pickle protocol before refusing it; that warning must
+    not show before the one-line error (run in a fresh interpreter: default filters)."""
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps({"generator": [1, 2, 3]}))  # the default protocol, not 2
+    code = (
+        "import sys\n"
+        "from build_frames.errors import BuildError\n"
+        "from build_frames.fomm.checkpoint import load_fomm\n"
+        "try:\n"
+        f"    load_fomm({str(path)!r}, 'cpu')\n"
+        "except BuildError as exc:\n"
+        "    print(f'build-frames: error: {exc}', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("build-frames: error: ") and "not a torch checkpoint" in lines[0]
 
 
 @pytest.mark.parametrize(
