@@ -13,6 +13,7 @@ so an offline simulation is deterministic.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import threading
@@ -26,7 +27,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from device.errors import CameraError
+from device.errors import CameraError, ConfigError
+
+log = logging.getLogger("mona_frame.camera")
 
 # How long close() waits for the capture thread; a grab blocked in a driver may take
 # up to one frame interval, and the thread is a daemon, so it cannot hang the exit.
@@ -42,6 +45,9 @@ FALLBACK_VIDEO_FPS = 30.0
 # 1280x720 on 2 cores: 21 MB resident with the default, 9 MB with one thread).
 VIDEO_DECODE_THREADS = 1
 _USB_SOURCE = re.compile(r"(?:usb:)?(\d+)")
+# Highest usb:N index: Linux numbers at most 256 video nodes (VIDEO_NUM_DEVICES in
+# v4l2-dev.h), and a larger number overflows OpenCV's int argument (cv2.error).
+MAX_USB_INDEX = 255
 _VALID_SOURCES = (
     "'picamera2', 'usb:N' (or just N), '/dev/videoN', or the path of an existing video file"
 )
@@ -94,14 +100,24 @@ class LatestFrameGrabber:
         an exception it raises stops capture and is re-raised by latest() as CameraError.
     lossless: when True the thread waits until each frame has been taken before
         grabbing the next, so the consumer sees every frame (offline video).
+    release: frees the device; called once, by the capture thread after its last
+        grab() (never while a grab is still inside the driver), or by close() when
+        the thread never started.
     """
 
     def __init__(
-        self, grab: Callable[[], np.ndarray | None], name: str, lossless: bool = False
+        self,
+        grab: Callable[[], np.ndarray | None],
+        name: str,
+        lossless: bool = False,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self._grab = grab
         self._name = name
         self._lossless = lossless
+        self._release = release
+        self._release_lock = threading.Lock()
+        self._released = False
         self._cond = threading.Condition()
         self._frame: Frame | None = None
         self._taken_seq = 0
@@ -142,11 +158,34 @@ class LatestFrameGrabber:
                 self._cond.wait(remaining)
 
     def close(self) -> None:
+        """Stop capturing; the device is released once the capture thread is out of grab().
+
+        Waits up to JOIN_TIMEOUT_S; a grab still blocked in the driver after that is
+        left to the (daemon) thread, which releases the device when the grab returns.
+        """
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(JOIN_TIMEOUT_S)
+        thread = self._thread
+        if thread is None:
+            self._release_once()
+            return
+        if thread is threading.current_thread():
+            return  # grab() called close(): the loop ends, then releases
+        thread.join(JOIN_TIMEOUT_S)
+        if thread.is_alive():
+            log.warning(
+                "camera %r: still inside a grab after %.0f s; it is released when that returns",
+                self._name,
+                JOIN_TIMEOUT_S,
+            )
+
+    def _release_once(self) -> None:
+        with self._release_lock:
+            if self._released or self._release is None:
+                return
+            self._released = True
+        self._release()
 
     def _newest_seq(self) -> int:
         return self._frame.seq if self._frame is not None else 0
@@ -174,6 +213,10 @@ class LatestFrameGrabber:
             with self._cond:
                 self._finished = True
                 self._cond.notify_all()
+            try:
+                self._release_once()
+            except Exception:  # nobody to raise to in this thread
+                log.exception("camera %r: releasing the device failed", self._name)
 
 
 class _Pacer:
@@ -195,8 +238,8 @@ class _Pacer:
 class GrabbingCamera:
     """Camera plumbing shared by the real cameras: a grabber and the context manager.
 
-    A subclass sets self._grabber (a LatestFrameGrabber over its own grab function)
-    and implements _release().
+    A subclass sets self._grabber (a LatestFrameGrabber over its own grab and
+    _release functions: the capture thread owns the device and releases it).
     """
 
     _grabber: LatestFrameGrabber
@@ -213,7 +256,6 @@ class GrabbingCamera:
 
     def close(self) -> None:
         self._grabber.close()
-        self._release()
 
     def _release(self) -> None:
         raise NotImplementedError
@@ -255,7 +297,14 @@ class OpenCVCamera(GrabbingCamera):
 
     def __init__(self, device: int | str, width: int, height: int, fps: float) -> None:
         self.name = f"usb:{device}" if isinstance(device, int) else str(device)
-        self._cap = cv2.VideoCapture(device, _v4l2_backend())
+        try:
+            self._cap = cv2.VideoCapture(device, _v4l2_backend())
+        except cv2.error as exc:  # e.g. an index too large for OpenCV's int
+            reason = exc.err.splitlines()[-1].lstrip(">- ") if exc.err else str(exc.code)
+            raise CameraError(
+                f"cannot open camera {self.name!r} ({reason}) — "
+                "try one from `v4l2-ctl --list-devices`"
+            ) from None
         if not self._cap.isOpened():
             self._cap.release()
             raise CameraError(
@@ -274,7 +323,7 @@ class OpenCVCamera(GrabbingCamera):
                 "try another from `v4l2-ctl --list-devices`"
             )
         self._failures = 0
-        self._grabber = LatestFrameGrabber(self._grab, self.name)
+        self._grabber = LatestFrameGrabber(self._grab, self.name, release=self._release)
 
     def _grab(self) -> np.ndarray:
         while True:
@@ -314,9 +363,14 @@ class VideoFileCamera(GrabbingCamera):
         self._pending: np.ndarray | None = first
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
         self.fps = fps if fps > 0 and np.isfinite(fps) else FALLBACK_VIDEO_FPS
+        count = float(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        # The container's frame count (0: unknown); an estimate, for progress bars only.
+        self.frame_count = int(count) if count > 0 and np.isfinite(count) else 0
         self._loop = loop
         self._pacer = _Pacer(self.fps) if realtime else None
-        self._grabber = LatestFrameGrabber(self._grab, self.name, lossless=not realtime)
+        self._grabber = LatestFrameGrabber(
+            self._grab, self.name, lossless=not realtime, release=self._release
+        )
 
     def _open(self) -> cv2.VideoCapture:
         return cv2.VideoCapture(
@@ -330,6 +384,7 @@ class VideoFileCamera(GrabbingCamera):
         ok, bgr = self._cap.read()
         if not ok and self._loop:
             # Reopen rather than seek: seeking to frame 0 is not exact in every container.
+            # Only this (capture) thread touches self._cap, and it releases the last one.
             self._cap.release()
             self._cap = self._open()
             ok, bgr = self._cap.read()
@@ -367,7 +422,9 @@ class FrameListCamera(GrabbingCamera):
         self._loop = loop
         self._pacer = _Pacer(fps) if realtime else None
         self._n_read = 0
-        self._grabber = LatestFrameGrabber(self._grab, self.name, lossless=not realtime)
+        self._grabber = LatestFrameGrabber(
+            self._grab, self.name, lossless=not realtime, release=self._release
+        )
 
     def _grab(self) -> np.ndarray | None:
         if self._n_read >= len(self._frames) and not self._loop:
@@ -385,18 +442,30 @@ class FrameListCamera(GrabbingCamera):
 def open_camera(
     source: str, width: int, height: int, fps: float, loop: bool = False, realtime: bool = True
 ) -> Camera:
-    """The camera named by `source` (see _VALID_SOURCES); loop/realtime only apply to files."""
+    """The camera named by `source` (see _VALID_SOURCES); loop/realtime only apply to files.
+
+    Raises ConfigError for a source that names no camera at all (a bad index, an
+    unknown form, a file that does not exist), CameraError when the camera fails.
+    """
     if source == "picamera2":
         from device.picamera import Picamera2Camera  # only on a Pi
 
         return Picamera2Camera(width, height, fps)
     usb = _USB_SOURCE.fullmatch(source)
     if usb:
-        return OpenCVCamera(int(usb.group(1)), width, height, fps)
+        index = int(usb.group(1))
+        if index > MAX_USB_INDEX:
+            raise ConfigError(
+                f"camera source {source!r}: USB camera index must be 0..{MAX_USB_INDEX} "
+                "(see `v4l2-ctl --list-devices`)"
+            )
+        return OpenCVCamera(index, width, height, fps)
     if source.startswith("/dev/"):
         return OpenCVCamera(source, width, height, fps)
     if Path(source).is_file():
         return VideoFileCamera(source, loop=loop, realtime=realtime)
-    raise CameraError(
+    # A configuration mistake, not a passing fault: ConfigError (exit 78) so that
+    # systemd does not restart the service forever.
+    raise ConfigError(
         f"unknown camera source {source!r} (no such file either): use {_VALID_SOURCES}"
     )

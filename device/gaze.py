@@ -188,18 +188,44 @@ class GazeTracker:
             )
             self.target_yaw_deg = self.filter(t_s, viewer_yaw)
         else:
-            absent = math.inf if self.last_seen_s is None else t_s - self.last_seen_s
-            if absent > s.lost_after_s:
+            if self._absent_s(t_s) > s.lost_after_s:
                 self.viewer = None
-            if absent > s.return_to_centre_s:
-                self.target_yaw_deg = step_toward(
-                    self.target_yaw_deg, self.table[self.centre_index], s.return_speed_deg_s * dt
-                )
+            self._drift(t_s, dt)
+        return self._state(t_s, viewer, viewer_yaw)
+
+    def tick(self, t_s: float) -> GazeState:
+        """Advance only the time-based state to `t_s` (seconds, monotonic), for a frame on
+        which nothing was detected: once nobody is in view, the drift back to the centre
+        goes on smoothly between the idle-rate searches instead of jumping at each one."""
+        dt = 0.0 if self.last_t_s is None else max(t_s - self.last_t_s, 0.0)
+        self.last_t_s = t_s
+        if self.viewer is None:
+            self._drift(t_s, dt)
+        return self._state(t_s, None, None)
+
+    @property
+    def at_centre(self) -> bool:
+        """Whether the portrait aims straight ahead (nothing left to drift)."""
+        return self.target_yaw_deg == self.table[self.centre_index]
+
+    def _absent_s(self, t_s: float) -> float:
+        return math.inf if self.last_seen_s is None else t_s - self.last_seen_s
+
+    def _drift(self, t_s: float, dt: float) -> None:
+        """Once the viewer has been gone return_to_centre_s, turn toward the centre."""
+        s = self.settings
+        if self._absent_s(t_s) > s.return_to_centre_s:
+            self.target_yaw_deg = step_toward(
+                self.target_yaw_deg, self.table[self.centre_index], s.return_speed_deg_s * dt
+            )
+
+    def _state(self, t_s: float, viewer: Face | None, viewer_yaw: float | None) -> GazeState:
         self.yaw_index = select_with_hysteresis(
-            self.table, self.yaw_index, self.target_yaw_deg, s.hysteresis
+            self.table, self.yaw_index, self.target_yaw_deg, self.settings.hysteresis
         )
-        since = math.inf if self.last_seen_s is None else t_s - self.last_seen_s
-        return GazeState(viewer, viewer_yaw, self.target_yaw_deg, self.yaw_index, since)
+        return GazeState(
+            viewer, viewer_yaw, self.target_yaw_deg, self.yaw_index, self._absent_s(t_s)
+        )
 
     @property
     def viewer_present(self) -> bool:

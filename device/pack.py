@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -131,6 +132,7 @@ def _read_verified(root: Path, name: Any, sha256: Any) -> np.ndarray:
     _require(
         isinstance(name, str) and name != "", f"{root / MANIFEST_NAME}: bad file name {name!r}"
     )
+    _require("\0" not in name, f"{root / MANIFEST_NAME}: bad file name {name!r}")
     path = root / name
     _require(path.resolve().parent == root.resolve(), f"{path}: file must be inside the pack")
     try:
@@ -147,9 +149,21 @@ def _read_verified(root: Path, name: Any, sha256: Any) -> np.ndarray:
     return _decode_png(path, data)
 
 
+def _is_finite_number(value: Any) -> bool:
+    """True for a JSON number that is a real angle: not a bool, not Infinity/NaN, not huge."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _angles(manifest_path: Path, value: Any, key: str) -> tuple[float, ...]:
-    ok = isinstance(value, list) and value and all(isinstance(v, int | float) for v in value)
-    _require(bool(ok), f"{manifest_path}: gaze.{key} must be a non-empty list of numbers")
+    ok = isinstance(value, list) and value and all(_is_finite_number(v) for v in value)
+    _require(
+        bool(ok), f"{manifest_path}: gaze.{key} must be a non-empty list of finite numbers"
+    )
     angles = tuple(float(v) for v in value)
     _require(
         all(a < b for a, b in zip(angles, angles[1:], strict=False)),
@@ -182,6 +196,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise PackError(f"{path}: missing (is {root} a frame pack?)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PackError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PackError(f"{path}: not valid JSON (nested too deeply)") from None
     _require(isinstance(manifest, dict), f"{path}: must hold a JSON object")
     _require(
         manifest.get("format") == FORMAT_NAME,
@@ -301,10 +317,19 @@ def write_pack(
     (patch.height, patch.width, 3) uint8 RGB array; `base` is the (H, W, 3) painting.
     Everything goes into a temporary sibling directory that is renamed into place
     at the end, so an interrupted build never leaves a half-written pack.
+
+    With `force`, an existing `out_dir` is replaced only if it is a frame pack (holds
+    pack.json) or an empty directory; anything else (a file, a directory of other
+    things) is refused, never deleted.
     """
     out = Path(out_dir)
-    if out.exists() and not force:
-        raise PackError(f"{out}: already exists (use --force to overwrite)")
+    if out.name in ("", ".", ".."):
+        raise PackError(f"{str(out_dir)!r} is not a usable pack directory; name a new folder")
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise PackError(f"{out}: already exists (use --force to overwrite)")
+        if not _replaceable(out):
+            raise PackError(f"{out} exists and is not a frame pack; not replacing it")
     n_expected = len(yaw_deg) * len(pitch_deg)
     if len(patches) != n_expected:
         raise PackError(f"{out}: {len(patches)} frames given, the gaze table needs {n_expected}")
@@ -345,15 +370,38 @@ def write_pack(
         }
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _replaceable(out: Path) -> bool:
+    """Whether --force may replace `out`: a real directory that is a pack or is empty."""
+    if out.is_symlink() or not out.is_dir():
+        return False
+    try:
+        return (out / MANIFEST_NAME).is_file() or not any(out.iterdir())
+    except OSError:
+        return False
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished `tmp` to `out`; an old pack at `out` is moved aside under a
+    unique name first, put back if the rename fails, and deleted once the new one is in."""
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    try:
+        out.replace(old)  # a directory may replace the empty directory just made
+    except BaseException:
+        old.rmdir()
+        raise
+    try:
+        tmp.rename(out)
+    except BaseException:
+        old.rename(out)  # put the previous pack back
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -91,7 +91,7 @@ class Picamera2Camera(GrabbingCamera):
             raise CameraError(
                 f"cannot start the Raspberry Pi camera at {width}x{height} {fps} fps: {exc}"
             ) from exc
-        self._grabber = LatestFrameGrabber(self._grab, self.name)
+        self._grabber = LatestFrameGrabber(self._grab, self.name, release=self._release)
 
     def _grab(self) -> np.ndarray:
         rgb: np.ndarray = self._cam.capture_array("main")

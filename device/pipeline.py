@@ -4,7 +4,8 @@ Shared by the service loop and `mona-frame simulate` so that what the simulator 
 exactly what the frame on the wall does.
 
 While nobody is in view the FaceFinder searches the room (the whole frame plus tiles
-across the head-height band) at the idle rate only; once the gaze tracker has a viewer,
+across the head-height band) at the idle rate only (frames in between only advance the
+tracker's clock, so the drift back to the centre stays smooth); once the gaze tracker has a viewer,
 every frame is detected, by tracking a crop around that viewer's face. A frame in which
 the track finds no face sends the finder back to searching.
 """
@@ -85,6 +86,8 @@ class GazePipeline:
     def process(self, t_s: float, image_rgb: np.ndarray) -> FrameResult:
         """Handle the camera frame captured at `t_s` (seconds, monotonic)."""
         if not self.detection_due(t_s):
+            # No detection on this frame, but time moves on: the drift back to the centre.
+            self._state = self.tracker.tick(t_s)
             return FrameResult(
                 t_s, DetectionMode.IDLE, (), self._state, self.frame_offset + self._state.yaw_index
             )
@@ -109,3 +112,9 @@ class GazePipeline:
     @property
     def viewer_present(self) -> bool:
         return self.tracker.viewer_present
+
+    @property
+    def drifting(self) -> bool:
+        """Nobody in view but the portrait not yet back at the centre: frames without
+        detection still move it (see process), so they are worth taking."""
+        return not self.tracker.viewer_present and not self.tracker.at_centre

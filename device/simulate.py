@@ -155,6 +155,16 @@ def _frames(camera: VideoFileCamera) -> Iterator[tuple[int, np.ndarray]]:
         yield seq, frame.image_rgb
 
 
+def _prepare_output(path: Path, what: str) -> None:
+    """Fail early, before any work, if `path` cannot take a file; create its folder."""
+    if path.is_dir():
+        raise MonaFrameError(f"{path}: is a directory; {what} needs a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MonaFrameError(f"{path.parent}: cannot create the folder ({exc.strerror})") from None
+
+
 def simulate(
     viewer_video: Path,
     pack: FramePack,
@@ -163,26 +173,32 @@ def simulate(
     trace: Path | None = None,
     progress: bool = True,
 ) -> SimulationSummary:
-    """Run `pipeline` over every frame of `viewer_video`; write the video `out` (+ trace)."""
+    """Run `pipeline` over every frame of `viewer_video`; write the video `out` (+ trace).
+
+    Both files are written under temporary names and renamed into place at the end;
+    on any failure neither the temporary files nor a half-written output remain.
+    """
     out = Path(out)
+    trace = Path(trace) if trace is not None else None
+    _prepare_output(out, "--out")
+    if trace is not None:
+        _prepare_output(trace, "--trace")
+    tmp_out = out.with_name(f".{out.stem}.tmp{out.suffix or '.mp4'}")
+    tmp_trace = trace.with_name(f".{trace.name}.tmp") if trace is not None else None
     camera = VideoFileCamera(viewer_video, loop=False, realtime=False)
     fps = camera.fps
-    total = int(
-        cv2.VideoCapture(str(viewer_video)).get(cv2.CAP_PROP_FRAME_COUNT)
-    )  # for the bar only
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(f".{out.stem}.tmp{out.suffix or '.mp4'}")
-    tmp_trace = trace.with_name(f".{trace.name}.tmp") if trace else None
     writer: cv2.VideoWriter | None = None
-    trace_file: IO[str] | None = open(tmp_trace, "w", encoding="utf-8") if tmp_trace else None  # noqa: SIM115
+    trace_file: IO[str] | None = None
     frames = detections = changes = 0
     first = last = -1
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total or None, unit="frame", desc="simulate", leave=False)
     try:
+        if tmp_trace is not None:
+            trace_file = open(tmp_trace, "w", encoding="utf-8")  # noqa: SIM115
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=camera.frame_count or None, unit="frame", desc="simulate", leave=False)
         with camera:
             for seq, image in _frames(camera):
                 result = pipeline.process((seq - 1) / fps, image)
@@ -211,19 +227,27 @@ def simulate(
                     bar.update()
         if frames == 0:
             raise MonaFrameError(f"{viewer_video}: no frames could be read")
+        _finish(writer, trace_file)
+        writer = trace_file = None
+        os.replace(tmp_out, out)
+        if trace is not None and tmp_trace is not None:
+            os.replace(tmp_trace, trace)
     except BaseException:
+        _finish(writer, trace_file)
         for p in (tmp_out, tmp_trace):
-            if p is not None and p.exists():
-                p.unlink()
+            if p is not None:
+                p.unlink(missing_ok=True)
         raise
     finally:
-        if writer is not None:
-            writer.release()
-        if trace_file is not None:
-            trace_file.close()
+        camera.close()
         if bar is not None:
             bar.close()
-    os.replace(tmp_out, out)
-    if trace is not None and tmp_trace is not None:
-        os.replace(tmp_trace, trace)
     return SimulationSummary(frames, detections, changes, first, last, out, trace)
+
+
+def _finish(writer: cv2.VideoWriter | None, trace_file: IO[str] | None) -> None:
+    """Flush and close the outputs (before they are renamed or deleted)."""
+    if writer is not None:
+        writer.release()
+    if trace_file is not None:
+        trace_file.close()

@@ -131,14 +131,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(name: str, action: Callable[[], str], report: list[tuple[str, bool, str]]) -> Any:
+def _check(
+    name: str, action: Callable[[], str], report: list[tuple[str, bool, str]]
+) -> int | None:
+    """Run one check and add its line to `report`; None if it passed, else the exit
+    status its error calls for (see exit_status)."""
     try:
         detail = action()
     except MonaFrameError as exc:
         report.append((name, False, str(exc)))
-        return False
+        return exit_status(exc)
     report.append((name, True, detail))
-    return True
+    return None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -185,17 +189,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         with open_display(config, packs[0]) as display:
             return f"opened ({display.describe()})" if hasattr(display, "describe") else "opened"
 
-    ok = all(
-        [
+    failures = [
+        status
+        for status in (
             _check("pack", check_pack, report),
             _check("model", check_model, report),
             _check("camera", check_camera, report),
             _check("display", check_display, report),
-        ]
-    )
+        )
+        if status is not None
+    ]
     for name, good, detail in report:
         print(f"{'ok  ' if good else 'FAIL'}  {name:8s} {detail}")
-    return 0 if ok else EX_FAILURE
+    # 78 when the config, pack or model is at fault (as `run` would exit); 1 when only
+    # the camera or display failed.
+    if EX_CONFIG in failures:
+        return EX_CONFIG
+    return EX_FAILURE if failures else 0
 
 
 def describe_search(config: Any) -> str:

@@ -6,9 +6,10 @@
     RecordingNotifier   keeps the messages, for tests and benches
 
 `make_notifier()` picks SystemdNotifier when $NOTIFY_SOCKET is set, else NullNotifier.
-The service sends ready() once the camera delivers frames, status() every
-[service] status_interval_s, watchdog() at watchdog_interval_s() while frames keep
-coming, and stopping() on the way out.
+The service sends ready() once the pack, detector, camera and display are open (it
+does not wait for a first frame: a camera that then delivers none never earns a
+watchdog ping), status() every [service] status_interval_s, watchdog() at
+watchdog_interval_s() while frames keep coming, and stopping() on the way out.
 """
 
 from __future__ import annotations

@@ -27,9 +27,14 @@ from device.services.notify import Notifier
 log = logging.getLogger("mona_frame.service")
 
 # Longest the loop blocks on the camera, so window events are handled promptly.
-# (An idle wait lasts until the next detection is due: stop.wait() returns at once on
-# SIGTERM, and waking more often would only cost the Pi power.)
+# (An idle wait lasts until the next detection, watchdog ping or drift step is due:
+# stop.wait() returns at once on SIGTERM, and waking more often would only cost the Pi
+# power.)
 POLL_S = 0.1
+# While the portrait drifts back to the centre in an empty room, the loop takes a frame
+# this often (10 Hz) so the eyes turn one gaze step at a time; fully idle at the centre
+# it wakes only for the next search or watchdog ping.
+DRIFT_TICK_S = 0.1
 
 
 def gaze_settings(config: Config) -> GazeSettings:
@@ -125,7 +130,7 @@ class FrameService:
                 log.info("window closed")
                 break
             now = self.clock()
-            wait = self.pipeline.seconds_until_due(now)
+            wait = self._idle_wait_s(now, last_watchdog_s, last_frame_s)
             if wait > 0:  # nobody in view: detect only at the idle rate
                 stop.wait(wait)
                 continue
@@ -168,6 +173,19 @@ class FrameService:
             if now - window.started_s >= cfg.service.status_interval_s:
                 self._report(window, now, result)
                 window = _Window(now)
+
+    def _idle_wait_s(self, now: float, last_watchdog_s: float, last_frame_s: float) -> float:
+        """How long the loop may sleep before taking a frame: until the next detection,
+        but no later than the next watchdog ping (frames keep flowing in an empty room
+        too, and only a frame taken proves it) or, during a drift, the next drift step."""
+        wait = self.pipeline.seconds_until_due(now)
+        if wait <= 0:
+            return 0.0
+        if self.watchdog_s is not None:
+            wait = min(wait, last_watchdog_s + self.watchdog_s - now)
+        if self.pipeline.drifting:
+            wait = min(wait, last_frame_s + DRIFT_TICK_S - now)
+        return max(wait, 0.0)
 
     def _update_screen(self, result: FrameResult, nobody_for_s: float) -> None:
         blank_after = self.config.display.blank_after_s

@@ -19,7 +19,7 @@ from device.camera import (
     VideoFileCamera,
     open_camera,
 )
-from device.errors import CameraError
+from device.errors import CameraError, ConfigError
 from device.picamera import Picamera2Camera, full_view_sensor_mode
 
 CLIP_FPS = 30.0
@@ -155,6 +155,67 @@ def test_capture_thread_errors_reach_the_consumer() -> None:
         grabber.close()
 
 
+def test_close_never_releases_the_device_while_a_grab_is_inside_the_driver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A grab stuck past the join timeout: close() returns, and the capture thread
+    releases the device only once that grab has come back."""
+    import device.camera as camera_module
+
+    monkeypatch.setattr(camera_module, "JOIN_TIMEOUT_S", 0.1)
+    in_grab, unblock = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def grab() -> np.ndarray:
+        in_grab.set()
+        unblock.wait(5.0)
+        events.append("grab returned")
+        return np.zeros((2, 2, 3), np.uint8)
+
+    grabber = LatestFrameGrabber(grab, "stuck", release=lambda: events.append("released"))
+    grabber.start()
+    assert in_grab.wait(2.0)
+    grabber.close()
+    assert events == []  # not released under the blocked grab
+    unblock.set()
+    deadline = time.monotonic() + 2.0
+    while "released" not in events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events == ["grab returned", "released"]
+    grabber.close()  # a second close releases nothing twice
+    assert events == ["grab returned", "released"]
+
+
+def test_a_grabber_never_started_is_released_by_close() -> None:
+    released: list[bool] = []
+    grabber = LatestFrameGrabber(lambda: None, "unused", release=lambda: released.append(True))
+    grabber.close()
+    grabber.close()
+    assert released == [True]
+
+
+def test_a_looping_video_releases_the_capture_it_last_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = _write_clip(tmp_path / "clip.mp4", 3)
+    opened: list[Any] = []
+    real_capture = cv2.VideoCapture
+
+    def capture(*args: Any) -> Any:
+        cap = real_capture(*args)
+        opened.append(cap)
+        return cap
+
+    monkeypatch.setattr(cv2, "VideoCapture", capture)
+    with VideoFileCamera(clip, loop=True, realtime=False) as camera:
+        seq = 0
+        for _ in range(8):  # past the end twice: two reopenings
+            frame = camera.latest(seq, 2.0)
+            assert frame is not None
+            seq = frame.seq
+    assert len(opened) >= 3 and not any(cap.isOpened() for cap in opened)
+
+
 def test_close_stops_a_lossless_producer_waiting_for_the_consumer() -> None:
     grabber = LatestFrameGrabber(lambda: np.zeros((2, 2, 3), np.uint8), "waiting", lossless=True)
     grabber.start()
@@ -166,8 +227,21 @@ def test_close_stops_a_lossless_producer_waiting_for_the_consumer() -> None:
 
 @pytest.mark.parametrize("source", ["webcam", "usb:x", "rtsp://cam", "nope.mp4", ""])
 def test_bad_source_lists_the_valid_forms(source: str) -> None:
-    with pytest.raises(CameraError, match="picamera2.*usb:N.*/dev/videoN.*video file"):
+    """A source naming no camera is a configuration mistake: ConfigError (exit 78, so
+    systemd does not restart forever), no longer CameraError (a deliberate change)."""
+    with pytest.raises(ConfigError, match="picamera2.*usb:N.*/dev/videoN.*video file"):
         open_camera(source, 640, 480, 30)
+
+
+@pytest.mark.parametrize("source", ["usb:99999999999999999999", "99999999999999999999", "usb:256"])
+def test_a_huge_usb_index_is_a_config_error_not_a_traceback(source: str) -> None:
+    with pytest.raises(ConfigError, match=r"USB camera index must be 0\.\.255"):
+        open_camera(source, 640, 480, 30)
+
+
+def test_opencv_refusing_an_index_is_a_camera_error() -> None:
+    with pytest.raises(CameraError, match="cannot open camera 'usb:99999999999999999999'.*v4l2"):
+        OpenCVCamera(99999999999999999999, 640, 480, 30)
 
 
 def test_missing_video_file_is_named(tmp_path: Path) -> None:

@@ -153,3 +153,22 @@ def test_tracker_jumps_to_a_new_arrival_without_lag():
     expected = pixel_to_yaw_deg(face_at(40, size=90).eye_midpoint_px[0], 640, 66.0, False)
     assert state.target_yaw_deg == pytest.approx(expected)
     assert state.viewer_yaw_deg == pytest.approx(expected)
+
+
+def test_tick_drifts_without_a_detection_and_never_loses_a_present_viewer():
+    settings = GazeSettings(lost_after_s=0.2, return_to_centre_s=0.5, return_speed_deg_s=10.0)
+    tracker = GazeTracker((-20.0, 0.0, 20.0), settings)
+    left = face_at(620.0, size=40.0)  # image right = the frame's left
+    tracker.update(0.0, [left], 640)
+    assert tracker.yaw_index == 0 and tracker.viewer_present
+    assert tracker.tick(5.0).target_yaw_deg == tracker.target_yaw_deg  # viewer kept: no drift
+    assert tracker.viewer_present
+    tracker.update(5.0, [], 640)  # now gone
+    assert not tracker.viewer_present
+    start = tracker.target_yaw_deg
+    state = tracker.tick(5.5)
+    assert state.viewer is None and state.seconds_since_viewer == 5.5
+    assert state.target_yaw_deg == start + 5.0  # 10°/s for 0.5 s, toward the centre
+    assert not tracker.at_centre
+    tracker.tick(20.0)
+    assert tracker.at_centre and tracker.yaw_index == 1

@@ -162,3 +162,72 @@ def test_file_outside_pack_refused(tmp_path):
     edit_manifest(root, lambda m: m["frames"][0].update(file="../elsewhere.png"))
     with pytest.raises(PackError, match="inside the pack"):
         load_pack(root)
+
+
+def _small_pack_args() -> tuple[np.ndarray, PatchRect, list[np.ndarray]]:
+    patches = [np.zeros((8, 8, 3), np.uint8)] * 3
+    return np.zeros((60, 80, 3), np.uint8), PatchRect(0, 0, 8, 8), patches
+
+
+def test_force_replaces_an_empty_directory(tmp_path):
+    (tmp_path / "pack").mkdir()
+    base, patch, patches = _small_pack_args()
+    write_pack(tmp_path / "pack", base, patch, patches, YAW, force=True)
+    assert load_pack(tmp_path / "pack").n_frames == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]
+
+
+def test_force_refuses_a_directory_that_is_not_a_pack(tmp_path):
+    keep = tmp_path / "photos"
+    keep.mkdir()
+    (keep / "holiday.jpg").write_bytes(b"precious")
+    base, patch, patches = _small_pack_args()
+    with pytest.raises(PackError, match="exists and is not a frame pack; not replacing it"):
+        write_pack(keep, base, patch, patches, YAW, force=True)
+    assert (keep / "holiday.jpg").read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+def test_force_never_deletes_a_plain_file(tmp_path):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("precious")
+    base, patch, patches = _small_pack_args()
+    with pytest.raises(PackError, match="exists and is not a frame pack; not replacing it"):
+        write_pack(keep, base, patch, patches, YAW, force=True)
+    assert keep.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("out", ["", ".", ".."])
+def test_empty_or_dot_out_path_refused(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    base, patch, patches = _small_pack_args()
+    for force in (False, True):
+        with pytest.raises(PackError, match="not a usable pack directory"):
+            write_pack(out, base, patch, patches, YAW, force=force)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_name_with_nul_byte_refused(tmp_path):
+    root = make_pack(tmp_path)
+    edit_manifest(root, lambda m: m["frames"][0].update(file="frame\u0000.png"))
+    with pytest.raises(PackError, match="bad file name"):
+        load_pack(root)
+
+
+def test_deeply_nested_manifest_refused(tmp_path):
+    root = make_pack(tmp_path)
+    (root / MANIFEST_NAME).write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(PackError, match="not valid JSON"):
+        load_pack(root)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), True])
+@pytest.mark.parametrize("key", ["yaw_deg", "pitch_deg"])
+def test_gaze_angles_must_be_finite_numbers(tmp_path, key, bad):
+    root = make_pack(tmp_path)
+    angles = [-20.0, 0.0, 20.0] if key == "yaw_deg" else [0.0]
+    angles[0] = bad
+    edit_manifest(root, lambda m: m["gaze"].update({key: angles}))
+    with pytest.raises(PackError, match=f"gaze.{key} must be a non-empty list of finite numbers"):
+        load_pack(root)

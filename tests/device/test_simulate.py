@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 
+import cv2
 import numpy as np
 import pytest
 
 from device import demo, optics
+from device import simulate as simulate_module
 from device.detector import BlazeFaceDetector, FakeDetector
+from device.errors import MonaFrameError
 from device.faces import Face
 from device.finder import DetectionMode
 from device.gaze import GazeSettings
@@ -82,3 +86,78 @@ def test_the_camera_view_outlines_the_tiles_or_the_crop() -> None:
     assert draw_camera_view(image, searched)[y0, x0].tolist() == list(SEARCH_TILE_RGB)
     cx0, cy0, _, _ = tracked.regions_px[0]
     assert draw_camera_view(image, tracked)[cy0, cx0].tolist() == list(TRACK_CROP_RGB)
+
+
+def _small_clip(path, n_frames: int = 6):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (64, 48))
+    assert writer.isOpened()
+    for n in range(n_frames):
+        writer.write(np.full((48, 64, 3), 20 * n, np.uint8))
+    writer.release()
+    return path
+
+
+def _empty_room_pipeline() -> GazePipeline:
+    return GazePipeline(FakeDetector(lambda frame: []), YAW, GazeSettings(), idle_rate_hz=1.5)
+
+
+@pytest.mark.parametrize("which", ["out", "trace"])
+def test_an_output_path_that_is_a_directory_is_refused_before_any_work(tmp_path, which) -> None:
+    clip = _small_clip(tmp_path / "viewer.mp4")
+    pack = numbered_pack(tmp_path)
+    (tmp_path / "taken").mkdir()
+    paths = {"out": tmp_path / "sim.mp4", "trace": tmp_path / "trace.jsonl"}
+    paths[which] = tmp_path / "taken"
+    pipeline = _empty_room_pipeline()
+    with pytest.raises(MonaFrameError, match="taken: is a directory"):
+        simulate(clip, pack, pipeline, paths["out"], paths["trace"], progress=False)
+    assert pipeline.detector.frames == []  # type: ignore[attr-defined]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack", "taken", "viewer.mp4"]
+    assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_the_trace_folder_is_created_like_the_out_folder(tmp_path) -> None:
+    clip = _small_clip(tmp_path / "viewer.mp4")
+    summary = simulate(
+        clip, numbered_pack(tmp_path), _empty_room_pipeline(), tmp_path / "a" / "sim.mp4",
+        tmp_path / "b" / "c" / "trace.jsonl", progress=False,
+    )
+    assert summary.frames == 6
+    assert len((tmp_path / "b" / "c" / "trace.jsonl").read_text().splitlines()) == 6
+    assert (tmp_path / "a" / "sim.mp4").stat().st_size > 0
+
+
+def test_a_failed_rename_leaves_no_temporary_files(tmp_path, monkeypatch) -> None:
+    clip = _small_clip(tmp_path / "viewer.mp4")
+    pack = numbered_pack(tmp_path)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(".jsonl"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(simulate_module.os, "replace", replace)
+    with pytest.raises(OSError, match="No space left"):
+        simulate(
+            clip, pack, _empty_room_pipeline(), tmp_path / "out" / "sim.mp4",
+            tmp_path / "out" / "trace.jsonl", progress=False,
+        )
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+    assert not (tmp_path / "out" / "trace.jsonl").exists()
+
+
+def test_every_video_capture_opened_is_released(tmp_path, monkeypatch) -> None:
+    clip = _small_clip(tmp_path / "viewer.mp4")
+    pack = numbered_pack(tmp_path)
+    opened: list[cv2.VideoCapture] = []
+    real_capture = cv2.VideoCapture
+
+    def capture(*args):
+        cap = real_capture(*args)
+        opened.append(cap)
+        return cap
+
+    monkeypatch.setattr(cv2, "VideoCapture", capture)
+    simulate(clip, pack, _empty_room_pipeline(), tmp_path / "sim.mp4", progress=True)
+    assert opened and not any(cap.isOpened() for cap in opened)

@@ -45,8 +45,10 @@ def test_corrupt_pack(pack_dir, capsys):
     assert "frame_p00_y001.png: checksum mismatch" in one_error_line(capsys)
 
 
-def test_unknown_camera(pack_dir, capsys):
-    assert main(["run", "--pack", str(pack_dir), "--camera", "webcam-please"]) == 1
+def test_unknown_camera_is_a_config_error_exit_78(pack_dir, capsys):
+    """Deliberate change: an unknown camera source used to exit 1 (a failure systemd
+    restarts forever); it is a configuration mistake, so now EX_CONFIG (78)."""
+    assert main(["run", "--pack", str(pack_dir), "--camera", "webcam-please"]) == EX_CONFIG
     line = one_error_line(capsys)
     assert "webcam-please" in line and "usb:" in line
 
@@ -126,6 +128,26 @@ def test_check_fails_on_a_bad_camera(pack_dir, capsys):
     assert any(line.startswith("FAIL") and "camera" in line for line in out.splitlines())
 
 
+def test_check_exits_78_when_the_pack_is_bad(pack_dir, capsys):
+    """As README promises (and as `run` does): pack/model faults are EX_CONFIG."""
+    (pack_dir / "frame_p00_y001.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    assert main(["check", "--pack", str(pack_dir), "--camera", "usb:99", "--driver", "dummy"]) == (
+        EX_CONFIG
+    )
+    out = capsys.readouterr().out
+    assert any(line.startswith("FAIL") and "pack" in line for line in out.splitlines())
+
+
+def test_check_exits_78_when_the_model_is_missing(pack_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path / "empty"))
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[detector]\nmodel = "short_range"\n')
+    args = ["check", "--config", str(cfg), "--pack", str(pack_dir), "--driver", "dummy"]
+    assert main([*args, "--camera", "usb:99"]) == EX_CONFIG
+    out = capsys.readouterr().out
+    assert any(line.startswith("FAIL") and "model" in line for line in out.splitlines())
+
+
 def test_console_script_prints_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "device.services.cli", "run", "--pack", str(tmp_path / "nope")],
@@ -182,3 +204,10 @@ def test_check_describes_how_the_search_covers_the_frame():
     assert "~5.0 m" in line
     only_whole = Config().with_overrides({"detector.search_tiles": 0})
     assert describe_search(only_whole) == "search: the whole 1280x720 frame only"
+
+
+def test_a_huge_usb_index_is_one_line_exit_78(pack_dir, capsys):
+    assert main(["run", "--pack", str(pack_dir), "--camera", "usb:99999999999999999999"]) == (
+        EX_CONFIG
+    )
+    assert "0..255" in one_error_line(capsys)

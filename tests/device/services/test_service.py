@@ -184,3 +184,64 @@ def test_the_portrait_follows_the_face_and_blanks_when_nobody_is_there(pack):
     assert display.shown[-1] == 2  # and drifted back to the centre after they left
     assert display.blank_calls == [True]
     assert notifier.messages[0] == "READY=1"
+
+
+def test_watchdog_keeps_pinging_in_an_empty_room_and_stops_on_a_stall(pack, notify_socket):
+    """Nobody in view and a search due only every 5 s: the frames still flow, so the
+    watchdog is still fed at its interval (0.1 s); a stalled camera still stops it."""
+    camera = StallableCamera()
+    detector = FakeDetector(lambda image: [])
+    c = config(status_interval_s=10.0, stall_timeout_s=0.3)
+    c = dataclasses.replace(c, detector=dataclasses.replace(c.detector, idle_rate_hz=0.2))
+    service = FrameService(c, pack, camera, detector, RecordingDisplay(), SystemdNotifier())
+    stop = threading.Event()
+    camera.start()
+    worker = threading.Thread(target=service.run, args=(stop,))
+    worker.start()
+    try:
+        flowing = drain(notify_socket, 1.0)
+        camera.stall.set()
+        stalled_at = time.monotonic()
+        stalled = drain(notify_socket, 1.0)
+        camera.stall.clear()
+        recovered = drain(notify_socket, 0.6)
+    finally:
+        stop.set()
+        worker.join(5)
+        camera.close()
+    assert not worker.is_alive()
+
+    assert len(detector.frames) <= 1  # one search at the start, the next is 5 s away
+    pings = [t for t, m in flowing if m == "WATCHDOG=1"]
+    assert len(pings) >= 7, flowing  # every 0.1 s over ~1 s
+    assert max(b - a for a, b in zip(pings, pings[1:], strict=False)) < 0.2
+    late_pings = [t for t, m in stalled if m == "WATCHDOG=1" and t > stalled_at + 0.15]
+    assert late_pings == []
+    assert any(m.startswith("STATUS=camera stalled") for _, m in stalled)
+    assert "WATCHDOG=1" in [m for _, m in recovered]
+
+
+def test_the_drift_back_to_the_centre_is_one_step_at_a_time(pack):
+    """Viewer gone, searches 5 s apart: the loop still wakes at ~10 Hz while the
+    portrait drifts, so it turns one gaze step at a time, not in jumps at each search."""
+    faces = [[a_face(150.0)]] * 3  # then nobody: the frame's left, index 0
+    camera = StallableCamera()
+    display = RecordingDisplay()
+    c = config(status_interval_s=10.0)
+    c = dataclasses.replace(
+        c,
+        gaze=dataclasses.replace(
+            c.gaze, lost_after_s=0.05, return_to_centre_s=0.1, return_speed_deg_s=25.0
+        ),
+        detector=dataclasses.replace(c.detector, idle_rate_hz=0.2),
+    )
+    service = FrameService(c, pack, camera, FakeDetector(faces), display, RecordingNotifier())
+    stop = threading.Event()
+    camera.start()
+    timer = threading.Timer(2.5, stop.set)
+    timer.start()
+    service.run(stop)
+    camera.close()
+    assert display.shown[:2] == [2, 0]  # the centre, then the viewer on the frame's left
+    assert display.shown[-1] == 2  # back at the centre well before the next search
+    assert display.shown[1:] == [0, 1, 2], display.shown  # one step at a time
