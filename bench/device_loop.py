@@ -37,7 +37,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from device import demo  # noqa: E402
-from device.camera import Camera, FrameListCamera, VideoFileCamera  # noqa: E402
+from device.camera import VideoFileCamera  # noqa: E402
+from device.capture import Camera, FrameListCamera  # noqa: E402
 from device.detector import BlazeFaceDetector  # noqa: E402
 from device.display import PygameDisplay  # noqa: E402
 from device.gaze import GazeSettings  # noqa: E402

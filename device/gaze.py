@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from device.faces import Face, box_iou
+from device.optics import focal_length_px
 
 # Two detections of the same person in consecutive frames overlap far more than this.
 SAME_PERSON_MIN_IOU = 0.3
@@ -47,7 +48,7 @@ def pixel_to_yaw_deg(
     column x makes atan((x - W/2) / f) with the optical axis, positive to the image's
     right. Unmirrored, image-right is the frame's left (negative yaw).
     """
-    focal_px = (image_width_px / 2) / math.tan(math.radians(horizontal_fov_deg) / 2)
+    focal_px = focal_length_px(image_width_px, horizontal_fov_deg)
     image_right_deg = math.degrees(math.atan((x_px - image_width_px / 2) / focal_px))
     return image_right_deg if mirror else -image_right_deg
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from device.camera import GrabbingCamera, LatestFrameGrabber
+from device.capture import GrabbingCamera, LatestFrameGrabber
 from device.errors import CameraError
 
 # Picamera2's name for 24-bit pixels stored [R, G, B] (its "RGB888" is [B, G, R]).

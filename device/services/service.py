@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.camera import Camera
+from device.capture import Camera
 from device.detector import Detector
 from device.display import Display
 from device.finder import DetectionMode

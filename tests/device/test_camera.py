@@ -11,14 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from device.camera import (
-    Camera,
-    Frame,
-    LatestFrameGrabber,
-    OpenCVCamera,
-    VideoFileCamera,
-    open_camera,
-)
+from device.camera import OpenCVCamera, VideoFileCamera, open_camera
+from device.capture import Camera, Frame, LatestFrameGrabber
 from device.errors import CameraError, ConfigError
 from device.picamera import Picamera2Camera, full_view_sensor_mode
 
@@ -160,7 +154,7 @@ def test_close_never_releases_the_device_while_a_grab_is_inside_the_driver(
 ) -> None:
     """A grab stuck past the join timeout: close() returns, and the capture thread
     releases the device only once that grab has come back."""
-    import device.camera as camera_module
+    import device.capture as camera_module
 
     monkeypatch.setattr(camera_module, "JOIN_TIMEOUT_S", 0.1)
     in_grab, unblock = threading.Event(), threading.Event()

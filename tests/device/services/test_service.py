@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from device.camera import LatestFrameGrabber
+from device.capture import LatestFrameGrabber
 from device.detector import FakeDetector
 from device.faces import Face
 from device.pack import PatchRect, load_pack, write_pack
