@@ -23,7 +23,7 @@ from device.camera import VideoFileCamera
 from device.errors import MonaFrameError
 from device.faces import Face
 from device.finder import DetectionMode
-from device.pack import FramePack
+from device.pack import FramePack, PatchRect
 from device.pipeline import FrameResult, GazePipeline
 
 # Colours (RGB) of the overlay: the viewer, other faces, and the eye points.
@@ -36,6 +36,11 @@ SEARCH_TILE_RGB = (80, 180, 255)
 TRACK_CROP_RGB = (255, 230, 0)
 # A frame with no detection (idle rate) is drawn with this dimming so it is visible in the video.
 IDLE_DIM = 0.6
+# The zoomed head inset: the patch plus this fraction of its size on each side, at most
+# this fraction of the panel's height (the rest of the painting stays visible below it).
+INSET_MARGIN = 0.25
+INSET_MAX_HEIGHT = 0.35
+INSET_MIN_ASPECT = 0.5  # height / width of the inset, at least
 # Overlay lines and text were sized for a 640-px-wide camera view; wider views scale them.
 OVERLAY_REFERENCE_WIDTH_PX = 640
 
@@ -125,17 +130,54 @@ def draw_camera_view(image_rgb: np.ndarray, result: FrameResult) -> np.ndarray:
     )
     k = overlay_scale(view)
     cv2.putText(
-        view, label, (8 * k, 24 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * k, (255, 255, 255), 2 * k,
+        view,
+        label,
+        (8 * k, 24 * k),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.7 * k,
+        (255, 255, 255),
+        2 * k,
         cv2.LINE_AA,
     )
     return view
 
 
-def compose(camera_view: np.ndarray, shown_rgb: np.ndarray, caption: str) -> np.ndarray:
-    """Camera view and the portrait side by side at the camera's height; (H, W, 3) RGB."""
+def zoom_inset(shown_rgb: np.ndarray, patch: PatchRect, panel_wh: tuple[int, int]) -> np.ndarray:
+    """The head patch (with a margin) enlarged to fit the panel's width and INSET_MAX_HEIGHT.
+
+    The eyes move by a few pixels of a painting that is scaled down to the camera's
+    height; the enlarged inset is what lets a person see them move.
+    """
+    margin_x = int(patch.width * INSET_MARGIN)
+    # A patch may be a thin strip across the eyes: grow the view to a readable shape.
+    want_h = max(
+        patch.height * (1 + 2 * INSET_MARGIN), INSET_MIN_ASPECT * (patch.width + 2 * margin_x)
+    )
+    margin_y = int((want_h - patch.height) / 2)
+    y0, y1 = max(patch.y - margin_y, 0), min(patch.y + patch.height + margin_y, shown_rgb.shape[0])
+    x0, x1 = max(patch.x - margin_x, 0), min(patch.x + patch.width + margin_x, shown_rgb.shape[1])
+    crop = shown_rgb[y0:y1, x0:x1]
+    scale = min(panel_wh[0] / crop.shape[1], INSET_MAX_HEIGHT * panel_wh[1] / crop.shape[0])
+    size = (max(int(crop.shape[1] * scale), 1), max(int(crop.shape[0] * scale), 1))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
+
+
+def compose(
+    camera_view: np.ndarray, shown_rgb: np.ndarray, caption: str, patch: PatchRect | None = None
+) -> np.ndarray:
+    """Camera view and the portrait side by side at the camera's height; (H, W, 3) RGB.
+
+    With `patch`, an enlarged view of the head patch is inset at the top of the portrait.
+    """
     h = camera_view.shape[0]
     w = max(int(round(shown_rgb.shape[1] * h / shown_rgb.shape[0])), 1)
     shown = cv2.resize(shown_rgb, (w, h), interpolation=cv2.INTER_AREA)
+    if patch is not None:
+        inset = zoom_inset(shown_rgb, patch, (w, h))
+        ih, iw = inset.shape[:2]
+        x = (w - iw) // 2
+        shown[:ih, x : x + iw] = inset
+        cv2.rectangle(shown, (x, 0), (x + iw - 1, ih - 1), (255, 255, 255), 1)
     cv2.putText(
         shown, caption, (8, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA
     )
@@ -211,7 +253,10 @@ def simulate(
                 yaw = pack.yaw_deg[result.gaze.yaw_index]
                 caption = f"frame {result.frame_index + 1}/{pack.n_frames}  yaw {yaw:+.0f} deg"
                 panel = compose(
-                    draw_camera_view(image, result), pack.full_frame(result.frame_index), caption
+                    draw_camera_view(image, result),
+                    pack.full_frame(result.frame_index),
+                    caption,
+                    pack.patch,
                 )
                 if writer is None:
                     size = (panel.shape[1], panel.shape[0])

@@ -119,8 +119,12 @@ def test_an_output_path_that_is_a_directory_is_refused_before_any_work(tmp_path,
 def test_the_trace_folder_is_created_like_the_out_folder(tmp_path) -> None:
     clip = _small_clip(tmp_path / "viewer.mp4")
     summary = simulate(
-        clip, numbered_pack(tmp_path), _empty_room_pipeline(), tmp_path / "a" / "sim.mp4",
-        tmp_path / "b" / "c" / "trace.jsonl", progress=False,
+        clip,
+        numbered_pack(tmp_path),
+        _empty_room_pipeline(),
+        tmp_path / "a" / "sim.mp4",
+        tmp_path / "b" / "c" / "trace.jsonl",
+        progress=False,
     )
     assert summary.frames == 6
     assert len((tmp_path / "b" / "c" / "trace.jsonl").read_text().splitlines()) == 6
@@ -140,8 +144,12 @@ def test_a_failed_rename_leaves_no_temporary_files(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(simulate_module.os, "replace", replace)
     with pytest.raises(OSError, match="No space left"):
         simulate(
-            clip, pack, _empty_room_pipeline(), tmp_path / "out" / "sim.mp4",
-            tmp_path / "out" / "trace.jsonl", progress=False,
+            clip,
+            pack,
+            _empty_room_pipeline(),
+            tmp_path / "out" / "sim.mp4",
+            tmp_path / "out" / "trace.jsonl",
+            progress=False,
         )
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
     assert not (tmp_path / "out" / "trace.jsonl").exists()
@@ -161,3 +169,22 @@ def test_every_video_capture_opened_is_released(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(cv2, "VideoCapture", capture)
     simulate(clip, pack, _empty_room_pipeline(), tmp_path / "sim.mp4", progress=True)
     assert opened and not any(cap.isOpened() for cap in opened)
+
+
+def test_the_portrait_panel_carries_an_enlarged_inset_of_the_head_patch():
+    from device.pack import PatchRect
+    from device.simulate import compose
+
+    camera_view = np.zeros((120, 160, 3), np.uint8)
+    painting = np.zeros((400, 300, 3), np.uint8)
+    painting[200:210, 100:140] = (255, 0, 0)  # the "eyes": a red strip inside the patch
+    panel = compose(camera_view, painting, "", PatchRect(100, 200, 40, 10))
+    portrait = panel[:, 160:]
+    red = (portrait[..., 0] > 200) & (portrait[..., 1] < 60)
+    rows = np.flatnonzero(red.any(axis=1))
+    # Enlarged: the 10-px strip (3 px at the panel's scale) is many rows tall in the inset,
+    # which sits at the top of the panel.
+    assert rows.size >= 15 and rows.min() < 0.35 * portrait.shape[0]
+    plain = compose(camera_view, painting, "")[:, 160:]
+    plain_red = (plain[..., 0] > 200) & (plain[..., 1] < 60)
+    assert np.flatnonzero(plain_red.any(axis=1)).size < 6
