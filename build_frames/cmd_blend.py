@@ -13,7 +13,7 @@ import numpy.typing as npt
 from build_frames import cli, heads, packing, progress, synthesis
 from build_frames.errors import BuildError, HeadFramesError
 from build_frames.image_io import read_portrait, read_rgb_file
-from device.pack import PatchRect
+from device.pack import PatchRect, check_destination
 
 # Files taken from the HEADS folder (by suffix, any case); anything else is ignored.
 HEAD_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -50,6 +50,7 @@ def read_head(path: Path) -> npt.NDArray[np.uint8]:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     show = not args.no_progress
+    check_destination(args.out, args.force)  # refuse at once, not after the work
     files = head_files(Path(args.heads))
     if args.pitch_rows >= 1 and len(files) % args.pitch_rows:
         raise HeadFramesError(

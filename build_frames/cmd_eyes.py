@@ -11,6 +11,7 @@ from build_frames import analysis, cli, geometry, packing, progress, synthesis
 from build_frames.image_io import Portrait, read_portrait
 from build_frames.landmarks import LandmarkModels
 from device.models import load_manifest
+from device.pack import check_destination
 
 # The analysis step's stages, for its progress bar.
 ANALYSIS_STAGES = ("find faces", "face mesh", "eyes and irises")
@@ -75,6 +76,7 @@ def model_checksums() -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     show = not args.no_progress
+    check_destination(args.out, args.force)  # refuse at once, not after the work
     table = synthesis.gaze_table(args.frames, args.yaw_range, args.pitch_range, args.pitch_rows)
     portrait = read_portrait(args.portrait)
     for message in portrait.notes:

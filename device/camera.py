@@ -63,6 +63,9 @@ class OpenCVCamera(GrabbingCamera):
 
     def __init__(self, device: int | str, width: int, height: int, fps: float) -> None:
         self.name = f"usb:{device}" if isinstance(device, int) else str(device)
+        # OpenCV logs its own WARN lines when a device cannot be opened; our CameraError
+        # says the same in one line with the fix, so only its errors get through.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         try:
             self._cap = cv2.VideoCapture(device, _v4l2_backend())
         except cv2.error as exc:  # e.g. an index too large for OpenCV's int

@@ -301,6 +301,24 @@ def _encode_png(path: Path, rgb: np.ndarray) -> str:
     return sha256_bytes(data)
 
 
+def check_destination(out_dir: str | os.PathLike[str], force: bool) -> Path:
+    """`out_dir` as a Path if write_pack may write there; PackError if not.
+
+    Free to use: a path that does not exist. With `force`, also an existing frame pack
+    (holds pack.json) or an empty directory. Build commands call this before their slow
+    work so a refusal comes at once.
+    """
+    out = Path(out_dir)
+    if out.name in ("", ".", ".."):
+        raise PackError(f"{str(out_dir)!r} is not a usable pack directory; name a new folder")
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise PackError(f"{out}: already exists (use --force to overwrite)")
+        if not _replaceable(out):
+            raise PackError(f"{out} exists and is not a frame pack; not replacing it")
+    return out
+
+
 def write_pack(
     out_dir: str | os.PathLike[str],
     base: np.ndarray,
@@ -322,14 +340,7 @@ def write_pack(
     pack.json) or an empty directory; anything else (a file, a directory of other
     things) is refused, never deleted.
     """
-    out = Path(out_dir)
-    if out.name in ("", ".", ".."):
-        raise PackError(f"{str(out_dir)!r} is not a usable pack directory; name a new folder")
-    if out.exists() or out.is_symlink():
-        if not force:
-            raise PackError(f"{out}: already exists (use --force to overwrite)")
-        if not _replaceable(out):
-            raise PackError(f"{out} exists and is not a frame pack; not replacing it")
+    out = check_destination(out_dir, force)
     n_expected = len(yaw_deg) * len(pitch_deg)
     if len(patches) != n_expected:
         raise PackError(f"{out}: {len(patches)} frames given, the gaze table needs {n_expected}")

@@ -43,9 +43,8 @@ from build_frames.fomm.animate import animate, optimise_for_inference
 from build_frames.image_io import Portrait, read_portrait
 from build_frames.landmarks import LandmarkModels
 from device.detector import BlazeFaceDetector
-from device.errors import PackError
 from device.faces import Face
-from device.pack import PatchRect
+from device.pack import PatchRect, check_destination
 
 U8 = npt.NDArray[np.uint8]
 
@@ -126,8 +125,7 @@ def check_options(args: argparse.Namespace) -> None:
         raise OptionError(f"--batch-size {args.batch_size}: must be at least 1")
     if not Path(args.driving).is_file():
         raise DrivingVideoError(f"{args.driving}: no such file (the driving video)")
-    if Path(args.out).exists() and not args.force:
-        raise PackError(f"{args.out}: already exists (use --force to overwrite)")
+    check_destination(args.out, args.force)
     if args.frames_dir is not None:
         folder = Path(args.frames_dir)
         if folder.exists() and not folder.is_dir():

@@ -404,3 +404,19 @@ def test_a_programming_error_is_not_reported_as_a_missing_feature(monkeypatch):
     monkeypatch.setattr(cmd_preview, "run_preview", broken)
     with pytest.raises(NotImplementedError, match="a bug"):  # a traceback, not "not available yet"
         main(["preview", "nope"])
+
+
+@pytest.mark.parametrize("command", ["eyes", "blend"])
+def test_an_existing_out_is_refused_before_any_work(tmp_path, capsys, command):
+    out = tmp_path / "pack"
+    out.mkdir()
+    (out / "thesis.txt").write_text("not a pack")
+    # The portrait and heads do not even exist: the destination is checked first.
+    args = [command, str(tmp_path / "missing.png")]
+    if command == "blend":
+        args += [str(tmp_path / "no-heads"), "--crop", "0", "0", "10", "10"]
+    assert main([*args, "--out", str(out), "--no-progress"]) == EX_FAILURE
+    assert "already exists (use --force to overwrite)" in one_error_line(capsys)
+    assert main([*args, "--out", str(out), "--force", "--no-progress"]) == EX_FAILURE
+    assert "is not a frame pack; not replacing it" in one_error_line(capsys)
+    assert (out / "thesis.txt").read_text() == "not a pack"

@@ -44,3 +44,23 @@ def test_no_runtime_names_the_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tflite)
     with pytest.raises(ModelError, match="pip install ai-edge-litert"):
         tflite.interpreter_class()
+
+
+def test_the_native_xnnpack_info_line_is_dropped_and_other_output_kept(
+    monkeypatch, capfd, tmp_path
+):
+    import os
+
+    class ChattyInterpreter:
+        def __init__(self, model_path: str, num_threads: int) -> None:
+            os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+            os.write(2, b"WARNING: something a person should see\n")
+
+        def allocate_tensors(self) -> None:
+            pass
+
+    monkeypatch.setattr(tflite, "interpreter_class", lambda: ChattyInterpreter)
+    tflite.load_interpreter(tmp_path / "m.tflite")
+    err = capfd.readouterr().err
+    assert "XNNPACK delegate" not in err
+    assert "WARNING: something a person should see" in err
