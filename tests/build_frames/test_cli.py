@@ -14,16 +14,11 @@ from PIL import Image
 from build_frames import __version__
 from build_frames.cli import EX_FAILURE, EX_USAGE, main
 from device.pack import load_pack
+from tests.helpers import one_error_line
+
+PROG = "build-frames"
 
 FAST = ["--frames", "5", "--no-progress"]
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("build-frames: error:")]
-    assert len(errors) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +55,7 @@ def test_eyes_writes_a_pack_the_device_loads(tmp_path, capsys, bf_models):
     }
     assert -10 < prov["analysis"]["original_yaw_deg"] < 10
     assert main(["eyes", "builtin:grace_hopper", "--out", str(out), *FAST]) == EX_FAILURE
-    assert "already exists (use --force to overwrite)" in one_error_line(capsys)
+    assert "already exists (use --force to overwrite)" in one_error_line(capsys, PROG)
     assert (
         main(
             [
@@ -143,15 +138,15 @@ def test_awkward_but_valid_inputs_build(tmp_path, capsys, hopper, kind, bf_model
 def test_not_an_image(tmp_path, capsys):
     (tmp_path / "p.png").write_text("hello")
     assert main(["eyes", str(tmp_path / "p.png"), "--out", str(tmp_path / "o")]) == EX_FAILURE
-    assert "p.png: not an image" in one_error_line(capsys)
+    assert "p.png: not an image" in one_error_line(capsys, PROG)
 
 
 def test_unreadable(tmp_path, capsys):
     (tmp_path / "f").write_bytes(b"x")
     assert main(["eyes", str(tmp_path / "f" / "p.png"), "--out", str(tmp_path / "o")]) == 1
-    assert "p.png: cannot read (Not a directory)" in one_error_line(capsys)
+    assert "p.png: cannot read (Not a directory)" in one_error_line(capsys, PROG)
     assert main(["eyes", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")]) == 1
-    assert "missing.png: no such file" in one_error_line(capsys)
+    assert "missing.png: no such file" in one_error_line(capsys, PROG)
 
 
 def test_truncated(tmp_path, capsys, hopper):
@@ -160,14 +155,15 @@ def test_truncated(tmp_path, capsys, hopper):
     data = open(full, "rb").read()
     cut.write_bytes(data[: len(data) // 3])
     assert main(["eyes", str(cut), "--out", str(tmp_path / "o")]) == EX_FAILURE
-    assert "cut.jpg: damaged or truncated image file" in one_error_line(capsys)
+    assert "cut.jpg: damaged or truncated image file" in one_error_line(capsys, PROG)
     assert not (tmp_path / "o").exists()
 
 
 def test_image_too_small(tmp_path, capsys):
     path = save(tmp_path / "tiny.png", np.zeros((40, 50, 3), np.uint8))
     assert main(["eyes", path, "--out", str(tmp_path / "o")]) == EX_FAILURE
-    assert "50x40 px, too small; it needs at least 64 px on each side" in one_error_line(capsys)
+    message = one_error_line(capsys, PROG)
+    assert "50x40 px, too small; it needs at least 64 px on each side" in message
 
 
 def test_face_too_small_says_how_large(tmp_path, capsys, hopper, bf_models):
@@ -176,7 +172,7 @@ def test_face_too_small_says_how_large(tmp_path, capsys, hopper, bf_models):
         cv2.resize(hopper, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA),
     )
     assert main(["eyes", path, "--out", str(tmp_path / "o"), "--no-progress"]) == EX_FAILURE
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, PROG)
     assert "face too small for the eyes to be moved" in line
     assert "radius of at least 3 px" in line and "px wide or more" in line
 
@@ -185,7 +181,7 @@ def test_no_face(tmp_path, capsys, bf_models):
     ramp = np.tile(np.linspace(0, 255, 300, dtype=np.uint8)[None, :, None], (300, 1, 3))
     path = save(tmp_path / "wall.png", ramp)
     assert main(["eyes", path, "--out", str(tmp_path / "o"), "--no-progress"]) == EX_FAILURE
-    assert "no face found in the portrait" in one_error_line(capsys)
+    assert "no face found in the portrait" in one_error_line(capsys, PROG)
 
 
 def test_several_faces_takes_the_largest_and_face_picks(tmp_path, capsys, hopper, bf_models):
@@ -203,15 +199,15 @@ def test_several_faces_takes_the_largest_and_face_picks(tmp_path, capsys, hopper
     assert load_pack(out).patch.x > 512  # the astronaut's eyes, on the right
     capsys.readouterr()
     assert main(["eyes", path, "--out", out, "--force", "--face", "3", *FAST]) == EX_FAILURE
-    assert "--face 3: the portrait has 2 face(s); choose 1 to 2" in one_error_line(capsys)
+    assert "--face 3: the portrait has 2 face(s); choose 1 to 2" in one_error_line(capsys, PROG)
 
 
 def test_bad_option_values_are_one_line(tmp_path, capsys):
     out = str(tmp_path / "o")
     assert main(["eyes", "x.png", "--out", out, "--frames", "1"]) == EX_FAILURE
-    assert "--frames 1: a pack needs at least 2 yaw frames" in one_error_line(capsys)
+    assert "--frames 1: a pack needs at least 2 yaw frames" in one_error_line(capsys, PROG)
     assert main(["eyes", "x.png", "--out", out, "--yaw-range", "10", "-10"]) == EX_FAILURE
-    assert "--yaw-range 10 -10" in one_error_line(capsys)
+    assert "--yaw-range 10 -10" in one_error_line(capsys, PROG)
 
 
 def test_usage_errors_exit_2(capsys):
@@ -295,14 +291,14 @@ def test_blend_puts_generated_heads_back(tmp_path, capsys, hopper):
         )
         == EX_FAILURE
     )
-    assert "must lie inside the 512x600 portrait" in one_error_line(capsys)
+    assert "must lie inside the 512x600 portrait" in one_error_line(capsys, PROG)
     assert (
         main(
             ["blend", base, str(tmp_path), "--crop", *map(str, crop), "--out", str(tmp_path / "p3")]
         )
         == EX_FAILURE
     )
-    assert "found 1 head image(s); need at least 2" in one_error_line(capsys)
+    assert "found 1 head image(s); need at least 2" in one_error_line(capsys, PROG)
     assert (
         main(
             [
@@ -319,7 +315,7 @@ def test_blend_puts_generated_heads_back(tmp_path, capsys, hopper):
         )
         == EX_FAILURE
     )
-    assert "4 heads do not fill --pitch-rows 3" in one_error_line(capsys)
+    assert "4 heads do not fill --pitch-rows 3" in one_error_line(capsys, PROG)
 
 
 def test_preview_and_analyse(tmp_path, capsys, bf_models):
@@ -331,9 +327,9 @@ def test_preview_and_analyse(tmp_path, capsys, bf_models):
     with Image.open(tmp_path / "pack-sweep.gif") as gif:
         assert gif.n_frames == 8  # 5 there, 3 back
     assert main(["preview", str(out), "--animation", str(tmp_path / "s.avi")]) == EX_FAILURE
-    assert "unknown animation format '.avi'" in one_error_line(capsys)
+    assert "unknown animation format '.avi'" in one_error_line(capsys, PROG)
     assert main(["preview", str(tmp_path / "nope")]) == EX_FAILURE
-    assert "frame pack directory not found" in one_error_line(capsys)
+    assert "frame pack directory not found" in one_error_line(capsys, PROG)
     assert main(["analyse", "builtin:grace_hopper", "--out", str(tmp_path / "a.png")]) == 0
     assert "looks at yaw" in capsys.readouterr().out and (tmp_path / "a.png").is_file()
 
@@ -364,7 +360,7 @@ def test_missing_models_are_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path))
     assert main(["eyes", "builtin:grace_hopper", "--out", str(tmp_path / "o")]) == EX_FAILURE
-    assert "missing; run `python models/fetch_models.py`" in one_error_line(capsys)
+    assert "missing; run `python models/fetch_models.py`" in one_error_line(capsys, PROG)
 
 
 @pytest.mark.parametrize(
@@ -387,7 +383,7 @@ def test_alpha_centre_must_be_finite_and_inside_the_portrait(
         out = tmp_path / name
         argv = [*command, "--out", str(out), "--no-progress", "--alpha-centre", *centre]
         assert main(argv) == EX_FAILURE, name
-        line = one_error_line(capsys)
+        line = one_error_line(capsys, PROG)
         assert f"--alpha-centre {shown}: the head centre must lie inside the 512x600 portrait" in (
             line
         )
@@ -416,7 +412,7 @@ def test_an_existing_out_is_refused_before_any_work(tmp_path, capsys, command):
     if command == "blend":
         args += [str(tmp_path / "no-heads"), "--crop", "0", "0", "10", "10"]
     assert main([*args, "--out", str(out), "--no-progress"]) == EX_FAILURE
-    assert "already exists (use --force to overwrite)" in one_error_line(capsys)
+    assert "already exists (use --force to overwrite)" in one_error_line(capsys, PROG)
     assert main([*args, "--out", str(out), "--force", "--no-progress"]) == EX_FAILURE
-    assert "is not a frame pack; not replacing it" in one_error_line(capsys)
+    assert "is not a frame pack; not replacing it" in one_error_line(capsys, PROG)
     assert (out / "thesis.txt").read_text() == "not a pack"

@@ -20,6 +20,9 @@ from build_frames.fomm import build  # noqa: E402
 from device import demo  # noqa: E402
 from device.detector import BlazeFaceDetector  # noqa: E402
 from device.pack import load_pack  # noqa: E402
+from tests.helpers import one_error_line  # noqa: E402
+
+PROG = "build-frames"
 
 # A still face, 0.3 of the width, for 1.2 s at 30 fps: 36 frames, just over the 33 needed.
 STILL = demo.ViewerPath(start_x=0.5, end_x=0.5, walk_s=1.0, still_s=0.2, face_width=0.3)
@@ -27,14 +30,6 @@ CLIP_SIZE = (480, 360)
 CLIP_FPS = 30.0
 CLIP_FRAMES = 36
 PORTRAIT = "builtin:astronaut"
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("build-frames: error:")]
-    assert len(errors) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +113,10 @@ def test_random_official_checkpoint_gives_a_pack_the_device_loads(
 
     # What exists is refused before any work, unless --force.
     assert main([*args, "--frames-dir", str(tmp_path / "new")]) == EX_FAILURE
-    assert "pack: already exists (use --force to overwrite)" in one_error_line(capsys)
+    assert "pack: already exists (use --force to overwrite)" in one_error_line(capsys, PROG)
     args_new_out = fomm_args(official_checkpoint, driving_video, tmp_path / "p2")
     assert main([*args_new_out, "--frames-dir", str(heads)]) == EX_FAILURE
-    assert "heads: not empty (use --force" in one_error_line(capsys)
+    assert "heads: not empty (use --force" in one_error_line(capsys, PROG)
 
 
 def test_heads_with_eyes_are_ordered_by_their_own_gaze(
@@ -156,7 +151,7 @@ def test_missing_or_wrong_checkpoint_is_one_line_naming_the_file_needed(
     text.write_text("a text file, not a checkpoint")
     for checkpoint, fault in ((tmp_path / "absent.pth.tar", "no such file"), (text, "not a torch")):
         assert main(fomm_args(checkpoint, video, tmp_path / "o")) == EX_FAILURE
-        line = one_error_line(capsys)
+        line = one_error_line(capsys, PROG)
         assert fault in line and "vox-cpk.pth.tar" in line and "first-order-model" in line
         assert not (tmp_path / "o").exists()
 
@@ -165,12 +160,12 @@ def test_missing_or_unreadable_driving_video_is_one_line(
     tmp_path, capsys, official_checkpoint, bf_models
 ):
     assert main(fomm_args(official_checkpoint, tmp_path / "absent.mp4", tmp_path / "o")) == 1
-    assert "absent.mp4: no such file (the driving video)" in one_error_line(capsys)
+    assert "absent.mp4: no such file (the driving video)" in one_error_line(capsys, PROG)
     pytest.importorskip("skimage")
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video")
     assert main(fomm_args(official_checkpoint, notes, tmp_path / "o")) == EX_FAILURE
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, PROG)
     assert "notes.mp4: " in line and ("cannot open it as a video" in line or "no frames" in line)
 
 
@@ -183,7 +178,7 @@ def test_no_face_in_the_portrait_is_one_line(tmp_path, capsys, bf_models):
     args = fomm_args(tmp_path / "ckpt", video, tmp_path / "o")
     args[args.index(PORTRAIT)] = str(wall)
     assert main(args) == EX_FAILURE
-    assert "no face found in the portrait" in one_error_line(capsys)
+    assert "no face found in the portrait" in one_error_line(capsys, PROG)
 
 
 def test_bad_option_values_are_one_line(tmp_path, capsys):
@@ -197,7 +192,7 @@ def test_bad_option_values_are_one_line(tmp_path, capsys):
         (["--yaw-range", "5", "-5"], "--yaw-range 5 -5: the first angle must be below"),
     ):
         assert main([*base, *extra]) == EX_FAILURE
-        assert message in one_error_line(capsys)
+        assert message in one_error_line(capsys, PROG)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
@@ -207,7 +202,7 @@ def test_cuda_asked_for_without_a_gpu_is_one_line(tmp_path, capsys, official_che
     video.write_bytes(b"x")
     args = fomm_args(official_checkpoint, video, tmp_path / "o", "--device", "cuda")
     assert main(args) == EX_FAILURE
-    assert "torch sees no CUDA GPU (use --device cpu" in one_error_line(capsys)
+    assert "torch sees no CUDA GPU (use --device cpu" in one_error_line(capsys, PROG)
 
 
 def test_missing_torch_says_which_pip_install(tmp_path):

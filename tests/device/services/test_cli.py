@@ -11,6 +11,9 @@ import pytest
 
 from device.pack import PatchRect, write_pack
 from device.services.cli import EX_CONFIG, main
+from tests.helpers import one_error_line
+
+PROG = "mona-frame"
 
 
 @pytest.fixture
@@ -26,30 +29,22 @@ def headless(monkeypatch):
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
 
 
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("mona-frame: error:")]
-    assert len(errors) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
-
-
 def test_missing_pack(tmp_path, capsys):
     assert main(["run", "--pack", str(tmp_path / "nope")]) == EX_CONFIG
-    assert "frame pack directory not found" in one_error_line(capsys)
+    assert "frame pack directory not found" in one_error_line(capsys, PROG)
 
 
 def test_corrupt_pack(pack_dir, capsys):
     (pack_dir / "frame_p00_y001.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     assert main(["run", "--pack", str(pack_dir)]) == EX_CONFIG
-    assert "frame_p00_y001.png: checksum mismatch" in one_error_line(capsys)
+    assert "frame_p00_y001.png: checksum mismatch" in one_error_line(capsys, PROG)
 
 
 def test_unknown_camera_is_a_config_error_exit_78(pack_dir, capsys):
     """Deliberate change: an unknown camera source used to exit 1 (a failure systemd
     restarts forever); it is a configuration mistake, so now EX_CONFIG (78)."""
     assert main(["run", "--pack", str(pack_dir), "--camera", "webcam-please"]) == EX_CONFIG
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, PROG)
     assert "webcam-please" in line and "usb:" in line
 
 
@@ -59,14 +54,14 @@ def test_missing_model(pack_dir, tmp_path, monkeypatch, capsys):
     cfg = tmp_path / "config.toml"
     cfg.write_text('[detector]\nmodel = "short_range"\n')
     assert main(["run", "--config", str(cfg), "--pack", str(pack_dir)]) == EX_CONFIG
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, PROG)
     assert "face_detection_short_range.tflite" in line and "fetch_models.py" in line
 
 
 def test_missing_default_model(pack_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MONA_FRAME_MODEL_DIR", str(tmp_path / "empty"))
     assert main(["run", "--pack", str(pack_dir)]) == EX_CONFIG
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, PROG)
     assert "face_detection_full_range.tflite" in line and "fetch_models.py" in line
 
 
@@ -74,19 +69,19 @@ def test_bad_config_value(tmp_path, capsys):
     cfg = tmp_path / "config.toml"
     cfg.write_text("[camera]\nhorizontal_fov_deg = 400\n")
     assert main(["run", "--config", str(cfg)]) == EX_CONFIG
-    assert "camera.horizontal_fov_deg" in one_error_line(capsys)
+    assert "camera.horizontal_fov_deg" in one_error_line(capsys, PROG)
 
 
 def test_unknown_config_key(tmp_path, capsys):
     cfg = tmp_path / "config.toml"
     cfg.write_text("[display]\nrotate = 90\n")
     assert main(["check", "--config", str(cfg)]) == EX_CONFIG
-    assert "rotate" in one_error_line(capsys)
+    assert "rotate" in one_error_line(capsys, PROG)
 
 
 def test_missing_config_file(tmp_path, capsys):
     assert main(["run", "--config", str(tmp_path / "none.toml")]) == EX_CONFIG
-    assert "none.toml" in one_error_line(capsys)
+    assert "none.toml" in one_error_line(capsys, PROG)
 
 
 def test_simulate_missing_viewer_video(pack_dir, tmp_path, capsys):
@@ -102,7 +97,7 @@ def test_simulate_missing_viewer_video(pack_dir, tmp_path, capsys):
         ]
     )
     assert code != 0
-    assert "no.mp4" in one_error_line(capsys)
+    assert "no.mp4" in one_error_line(capsys, PROG)
     assert not (tmp_path / "o.mp4").exists()
 
 
@@ -210,4 +205,4 @@ def test_a_huge_usb_index_is_one_line_exit_78(pack_dir, capsys):
     assert main(["run", "--pack", str(pack_dir), "--camera", "usb:99999999999999999999"]) == (
         EX_CONFIG
     )
-    assert "0..255" in one_error_line(capsys)
+    assert "0..255" in one_error_line(capsys, PROG)
