@@ -114,6 +114,30 @@ def drain(sock: socket.socket, seconds: float) -> list[tuple[float, str]]:
     return got
 
 
+def run_and_stall(
+    service: FrameService, camera: StallableCamera, sock: socket.socket, stalled_s: float
+) -> tuple[list[tuple[float, str]], float, list[tuple[float, str]], list[tuple[float, str]]]:
+    """Run the service in a thread: 1 s of frames, `stalled_s` of a hung camera, 0.6 s of
+    frames again. Returns what arrived on the socket in each phase and when the stall began."""
+    stop = threading.Event()
+    camera.start()
+    worker = threading.Thread(target=service.run, args=(stop,))
+    worker.start()
+    try:
+        flowing = drain(sock, 1.0)
+        camera.stall.set()
+        stalled_at = time.monotonic()
+        stalled = drain(sock, stalled_s)
+        camera.stall.clear()
+        recovered = drain(sock, 0.6)
+    finally:
+        stop.set()
+        worker.join(5)
+        camera.close()
+    assert not worker.is_alive()
+    return flowing, stalled_at, stalled, recovered
+
+
 def test_ready_status_and_watchdog_stop_when_the_camera_stalls(pack, notify_socket):
     camera = StallableCamera()
     detector = FakeDetector(lambda image: [a_face()])
@@ -126,22 +150,7 @@ def test_ready_status_and_watchdog_stop_when_the_camera_stalls(pack, notify_sock
         display,
         SystemdNotifier(),
     )
-    stop = threading.Event()
-    camera.start()
-    worker = threading.Thread(target=service.run, args=(stop,))
-    worker.start()
-    try:
-        flowing = drain(notify_socket, 1.0)
-        camera.stall.set()
-        stalled_at = time.monotonic()
-        stalled = drain(notify_socket, 1.2)
-        camera.stall.clear()
-        recovered = drain(notify_socket, 0.6)
-    finally:
-        stop.set()
-        worker.join(5)
-        camera.close()
-    assert not worker.is_alive()
+    flowing, stalled_at, stalled, recovered = run_and_stall(service, camera, notify_socket, 1.2)
 
     messages = [m for _, m in flowing]
     assert messages[0] == "READY=1"
@@ -194,22 +203,7 @@ def test_watchdog_keeps_pinging_in_an_empty_room_and_stops_on_a_stall(pack, noti
     c = config(status_interval_s=10.0, stall_timeout_s=0.3)
     c = dataclasses.replace(c, detector=dataclasses.replace(c.detector, idle_rate_hz=0.2))
     service = FrameService(c, pack, camera, detector, RecordingDisplay(), SystemdNotifier())
-    stop = threading.Event()
-    camera.start()
-    worker = threading.Thread(target=service.run, args=(stop,))
-    worker.start()
-    try:
-        flowing = drain(notify_socket, 1.0)
-        camera.stall.set()
-        stalled_at = time.monotonic()
-        stalled = drain(notify_socket, 1.0)
-        camera.stall.clear()
-        recovered = drain(notify_socket, 0.6)
-    finally:
-        stop.set()
-        worker.join(5)
-        camera.close()
-    assert not worker.is_alive()
+    flowing, stalled_at, stalled, recovered = run_and_stall(service, camera, notify_socket, 1.0)
 
     assert len(detector.frames) <= 1  # one search at the start, the next is 5 s away
     pings = [t for t, m in flowing if m == "WATCHDOG=1"]
