@@ -87,26 +87,10 @@ def label_patch(
     thick = max(int(4 * scale), 1)
     cv2.arrowedLine(out, (cx, cy), (cx + reach, cy), (255, 220, 0), thick, tipLength=0.3)
     text = f"{index:02d}  {yaw_deg:+.0f} deg"
-    cv2.putText(
-        out,
-        text,
-        (int(10 * scale), int(40 * scale)),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        1.0 * scale,
-        (0, 0, 0),
-        thick + 2,
-        cv2.LINE_AA,
-    )
-    cv2.putText(
-        out,
-        text,
-        (int(10 * scale), int(40 * scale)),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        1.0 * scale,
-        (255, 255, 255),
-        thick,
-        cv2.LINE_AA,
-    )
+    origin = (int(10 * scale), int(40 * scale))
+    # White on a black outline: readable over any painting.
+    for colour, weight in (((0, 0, 0), thick + 2), ((255, 255, 255), thick)):
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, weight, cv2.LINE_AA)
     return out
 
 
